@@ -1,0 +1,47 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   - builds .venv, converts the model, runs vbg on the bundled sample (results in out/)
+#   make test   - builds .venv (with test extras) and system packages, then runs the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Offline machines: use the project's shared copy of the official weights when it exists
+# (otherwise vbg downloads them with gdown into ~/.cache/vbg).
+SHARED_WEIGHTS := $(abspath ../shared/models)
+ifneq ($(wildcard $(SHARED_WEIGHTS)/u2netp.pth),)
+export VBG_WEIGHTS_DIR ?= $(SHARED_WEIGHTS)
+endif
+export VBG_CACHE_DIR ?= $(abspath .cache/vbg)
+
+.PHONY: demo test venv system-deps bench clean
+
+$(BIN)/vbg: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the local CPU wheel (see pyproject.toml)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/vbg
+
+# Xvfb for the window tests, ffmpeg for inspecting media by hand. Installed only when missing, and only as root.
+system-deps:
+	@if ! command -v Xvfb >/dev/null || ! command -v xwd >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps imagemagick >/dev/null; \
+	  else echo "note: install xvfb, x11-apps and imagemagick (apt) to run the window tests"; fi; \
+	fi
+
+demo: venv
+	mkdir -p out
+	$(BIN)/vbg image samples/person.jpg -o out/person_beach.png --background samples/background_beach.jpg \
+	  --mask-out out/person_mask.png --figure-out out/person_figure.png
+
+test: venv system-deps
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python benchmarks/bench_model.py
+
+clean:
+	rm -rf $(VENV) .cache out

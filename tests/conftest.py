@@ -1,0 +1,68 @@
+"""Shared fixtures: the real U2NETP weights, a per-session model cache, and segmenters built from them.
+
+The weights come from ``$VBG_WEIGHTS_DIR`` or the project's ``../shared/models`` (offline machines), else the
+normal lookup (cache, then download).  Every model test runs real OpenVINO inference on them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REFERENCE = SHARED / "testdata" / "u2netp_reference"
+SAMPLES = REPO / "samples"
+
+if "VBG_WEIGHTS_DIR" not in os.environ and (SHARED / "models" / "u2netp.pth").is_file():
+    os.environ["VBG_WEIGHTS_DIR"] = str(SHARED / "models")
+
+
+@pytest.fixture(scope="session")
+def weights_path() -> Path:
+    from vbg.weights import MODELS, resolve_weights
+
+    return resolve_weights(MODELS["u2net_lite"])
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """A cache directory shared by the session, so each IR is converted once."""
+    return tmp_path_factory.mktemp("vbg-cache")
+
+
+@pytest.fixture(scope="session")
+def make_segmenter(weights_path, model_cache):
+    """Build (and memoise) a CPU Segmenter for the given settings."""
+    from vbg.segmenter import Segmenter
+
+    made: dict = {}
+
+    def factory(**settings):
+        key = tuple(sorted(settings.items()))
+        if key not in made:
+            made[key] = Segmenter(weights=str(weights_path), cache_dir=str(model_cache), **settings)
+        return made[key]
+
+    return factory
+
+
+def run_vbg(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess (as a user would), capturing its output."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "vbg", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=REPO)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    """A user error: non-zero exit, one line on stderr naming the problem, no traceback."""
+    assert proc.returncode != 0, proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("vbg: error:"), proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

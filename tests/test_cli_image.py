@@ -1,0 +1,119 @@
+"""`vbg image`, `vbg devices` and `vbg convert` as a user runs them: real files in, real files out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import REFERENCE, assert_clean_error, run_vbg
+
+GIRL = REFERENCE / "images" / "girl.png"
+GIRL_MASK = REFERENCE / "masks" / "girl.png"
+
+
+@pytest.fixture()
+def env(model_cache):
+    return {"VBG_CACHE_DIR": str(model_cache)}
+
+
+@pytest.fixture()
+def background(tmp_path):
+    path = tmp_path / "bg.png"
+    bg = np.zeros((100, 150, 3), np.uint8)
+    bg[:] = (255, 0, 0)  # pure blue (BGR)
+    cv2.imwrite(str(path), bg)
+    return path
+
+
+def test_image_background_mask_and_figure(tmp_path, env, background):
+    out, mask, fig = tmp_path / "out.png", tmp_path / "mask.png", tmp_path / "fig.png"
+    proc = run_vbg("image", str(GIRL), "-o", str(out), "--background", str(background),
+                   "--mask-out", str(mask), "--figure-out", str(fig), "--precision", "fp32", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "inference" in proc.stdout and " ms" in proc.stdout
+    image, result = cv2.imread(str(GIRL)), cv2.imread(str(out))
+    alpha, ref = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE), cv2.imread(str(GIRL_MASK), cv2.IMREAD_GRAYSCALE)
+    assert result.shape == image.shape and alpha.shape == image.shape[:2]
+    assert np.abs(alpha.astype(float) - ref).mean() / 255 < 0.01
+    assert 0 < (alpha == 0).mean() < 1 and len(np.unique(alpha)) > 50  # soft matte, not np.rint
+    bg_px, fg_px = alpha == 0, alpha == 255
+    assert np.all(result[bg_px] == (255, 0, 0))
+    assert np.abs(result[fg_px].astype(int) - image[fg_px]).max() <= 1
+    assert cv2.imread(str(fig)).shape[1] >= 3 * 300  # three panels side by side
+
+
+@pytest.mark.parametrize("flag", [["--color", "#00ff00"], ["--blur", "15"]])
+def test_image_color_and_blur(tmp_path, env, flag):
+    out, mask = tmp_path / "out.jpg", tmp_path / "m.png"
+    proc = run_vbg("image", str(GIRL), "-o", str(out), "--mask-out", str(mask), *flag, env=env)
+    assert proc.returncode == 0, proc.stderr
+    result, image = cv2.imread(str(out)), cv2.imread(str(GIRL))
+    alpha = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
+    bg = result[alpha == 0].astype(int)
+    if flag[0] == "--color":
+        assert np.abs(bg - (0, 255, 0)).mean() < 6  # JPEG
+    else:  # blurred background: far smoother than the original there
+        lap = lambda im: np.abs(cv2.Laplacian(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), cv2.CV_32F))[alpha == 0].mean()
+        assert lap(result) < 0.5 * lap(image)
+
+
+def test_image_transparent_png(tmp_path, env):
+    out = tmp_path / "cutout.png"
+    proc = run_vbg("image", str(GIRL), "-o", str(out), "--transparent", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rgba = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape[2] == 4
+    ref = cv2.imread(str(GIRL_MASK), cv2.IMREAD_GRAYSCALE)
+    assert np.abs(rgba[..., 3].astype(float) - ref).mean() / 255 < 0.012
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["missing.jpg", "-o", "{tmp}/o.png", "--blur"], ["missing.jpg does not exist"]),
+        (["{readme}", "-o", "{tmp}/o.png", "--blur"], ["cannot read", "as an image"]),
+        (["{girl}", "-o", "{tmp}/o.xyz", "--blur"], ["unknown extension .xyz"]),
+        (["{girl}", "-o", "{tmp}/nodir/o.png", "--blur"], ["does not exist; create it first"]),
+        (["{girl}", "-o", "{tmp}/o.png"], ["no background given"]),
+        (["{girl}", "-o", "{tmp}/o.png", "--color", "purple-ish"], ["bad colour"]),
+        (["{girl}", "-o", "{tmp}/o.png", "--background", "{tmp}/nobg.png"], ["nobg.png does not exist"]),
+        (["{girl}", "-o", "{tmp}/o.png", "--blur", "--size", "100"], ["bad input size"]),
+        (["{girl}", "-o", "{tmp}/o.png", "--blur", "--device", "GPU"], ["device 'GPU' is not available", "CPU"]),
+        (["{girl}", "-o", "{tmp}/o.png", "--blur", "--weights", "{tmp}/w.pth"], ["w.pth does not exist"]),
+        (["{girl}", "-o", "{tmp}/o.jpg", "--transparent"], ["cannot store transparency"]),
+    ],
+)
+def test_image_bad_input(tmp_path, env, args, fragments):
+    from conftest import REPO
+
+    subs = {"tmp": str(tmp_path), "girl": str(GIRL), "readme": str(REPO / "pyproject.toml")}
+    proc = run_vbg("image", *[a.format(**subs) for a in args], env=env)
+    assert_clean_error(proc, *fragments)
+    assert proc.returncode == 2
+    assert not list(tmp_path.glob("o.*")) and not list(tmp_path.glob(".*partial"))
+
+
+def test_truncated_weights_cli(tmp_path, env, weights_path):
+    bad = tmp_path / "u2netp.pth"
+    bad.write_bytes(weights_path.read_bytes()[:100_000])
+    proc = run_vbg("image", str(GIRL), "-o", str(tmp_path / "o.png"), "--blur", "--weights", str(bad),
+                   env={"VBG_CACHE_DIR": str(tmp_path / "cache")})
+    assert_clean_error(proc, "truncated")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_devices_lists_cpu():
+    proc = run_vbg("devices")
+    assert proc.returncode == 0, proc.stderr
+    assert "CPU" in proc.stdout and "fp32" in proc.stdout and "OpenVINO" in proc.stdout
+
+
+def test_convert_builds_cached_irs(tmp_path, weights_path):
+    cache = tmp_path / "cache"
+    proc = run_vbg("convert", "--size", "192", "--cache-dir", str(cache), "--weights", str(weights_path))
+    assert proc.returncode == 0, proc.stderr
+    xmls = sorted(cache.glob("ir/*/model.xml"))
+    assert [x.parent.name.split("-")[2] for x in xmls] == ["fp16", "fp32"]
+    assert all(x.with_suffix(".bin").stat().st_size > 1_000_000 for x in xmls)
+    assert not list(cache.glob("ir/.convert-*"))  # no temporary leftovers

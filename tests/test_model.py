@@ -1,0 +1,142 @@
+"""The converted model reproduces the official U2NETP maps, at every precision, through the public API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import REFERENCE, REPO
+
+# Mean absolute error on a 0..1 scale against the official maps, per precision (issue #2's bounds).
+MAE_BOUNDS = {"fp32": 0.008, "fp16": 0.010, "bf16": 0.010}
+
+
+def reference_pairs():
+    images = sorted((REFERENCE / "images").iterdir())
+    assert len(images) == 18, "reference set incomplete"
+    for path in images:
+        mask = cv2.imread(str(REFERENCE / "masks" / (path.stem + ".png")), cv2.IMREAD_GRAYSCALE)
+        yield path.stem, cv2.imread(str(path), cv2.IMREAD_COLOR), mask
+
+
+def mean_abs_error(segmenter) -> float:
+    errors = []
+    for _, image, mask in reference_pairs():
+        alpha = segmenter.segment(image)
+        assert alpha.shape == mask.shape and alpha.dtype == np.uint8
+        errors.append(np.abs(alpha.astype(np.float32) - mask).mean() / 255)
+    return float(np.mean(errors))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_matches_official_maps(make_segmenter, precision):
+    segmenter = make_segmenter(precision=precision)
+    assert segmenter.precision == precision
+    mae = mean_abs_error(segmenter)
+    print(f"{precision}: MAE {mae:.4f}")
+    assert mae <= MAE_BOUNDS[precision]
+
+
+def test_fast_resize_is_close_in_fp32(make_segmenter):
+    """The plain-bilinear variant trades a little accuracy for speed, but stays within the fp32 bound."""
+    assert mean_abs_error(make_segmenter(precision="fp32", resize="fast")) <= MAE_BOUNDS["fp32"]
+
+
+def test_precisions_really_differ_in_compute(make_segmenter):
+    """bf16 must not silently be fp32 (or vice versa): the CPU plugin default would blur that distinction."""
+    image = next(reference_pairs())[1]
+    fp32 = make_segmenter(precision="fp32").infer(image).astype(int)
+    bf16 = make_segmenter(precision="bf16").infer(image).astype(int)
+    hints = {p: str(make_segmenter(precision=p).compiled.get_property("INFERENCE_PRECISION_HINT"))
+             for p in ("fp32", "bf16")}
+    assert "float32" in hints["fp32"] and "bfloat16" in hints["bf16"], hints
+    assert np.abs(fp32 - bf16).max() > 0
+
+
+def test_alpha_at_frame_size_for_any_frame_shape(make_segmenter):
+    segmenter = make_segmenter(precision="bf16")
+    for h, w in ((720, 1280), (97, 203), (480, 640)):
+        frame = np.zeros((h, w, 3), np.uint8)
+        frame[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 230  # a bright salient block on black
+        alpha = segmenter.segment(frame)
+        assert alpha.shape == (h, w)
+        inside = alpha[3 * h // 8: 5 * h // 8, 4 * w // 9: 5 * w // 9].mean()
+        corner = alpha[: h // 8, : w // 8].mean()
+        assert inside > 200 and corner < 30, (inside, corner)
+
+
+def test_non_square_input_size(make_segmenter):
+    """A landscape 320x192 input (WxH) still finds the same objects (mean IoU vs the reference maps)."""
+    segmenter = make_segmenter(precision="bf16", size="320x192")
+    assert list(segmenter.compiled.outputs[0].get_partial_shape().to_shape())[2:] == [192, 320]
+    ious = []
+    for _, image, mask in reference_pairs():
+        ours, ref = segmenter.segment(image) > 127, mask > 127
+        ious.append((ours & ref).sum() / (ours | ref).sum())
+    assert np.mean(ious) > 0.85, ious
+
+
+def test_rejects_bad_frames(make_segmenter):
+    segmenter = make_segmenter(precision="bf16")
+    for bad in (np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((10, 10, 4), np.uint8)):
+        with pytest.raises(ValueError, match="uint8 HxWx3"):
+            segmenter.segment(bad)
+
+
+def test_ir_is_cached_and_keyed(make_segmenter, model_cache):
+    fp32 = make_segmenter(precision="fp32")
+    bf16 = make_segmenter(precision="bf16")
+    fp16 = make_segmenter(precision="fp16")
+    assert fp32.ir_path == bf16.ir_path  # bf16 is a runtime hint on the fp32 IR
+    assert fp16.ir_path != fp32.ir_path
+    assert fp16.ir_path.with_suffix(".bin").stat().st_size < 0.6 * fp32.ir_path.with_suffix(".bin").stat().st_size
+    name = fp32.ir_path.parent.name
+    assert name.startswith("u2net_lite-320x320-fp32-antialias-") and "-ov20" in name
+
+
+def test_cached_start_does_not_import_torch(make_segmenter, model_cache, weights_path):
+    make_segmenter(precision="bf16")  # make sure the IR exists
+    code = (
+        "import sys; from vbg.segmenter import Segmenter; import numpy as np; "
+        f"s = Segmenter(precision='bf16', weights={str(weights_path)!r}, cache_dir={str(model_cache)!r}); "
+        "a = s.segment(np.full((240, 320, 3), 128, np.uint8)); "
+        "print('torch' in sys.modules, a.shape)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "False", out.stdout
+
+
+def test_unavailable_device_lists_available(weights_path, model_cache):
+    from vbg.errors import VbgError
+    from vbg.segmenter import Segmenter
+
+    with pytest.raises(VbgError, match=r"device 'NPU' is not available here: choose one of CPU"):
+        Segmenter(device="NPU", weights=str(weights_path), cache_dir=str(model_cache))
+
+
+def test_auto_device_runs(make_segmenter):
+    segmenter = make_segmenter(device="AUTO", precision="fp32")
+    frame = cv2.imread(str(next((REFERENCE / "images").iterdir())))
+    assert segmenter.segment(frame).shape == frame.shape[:2]
+
+
+@pytest.mark.parametrize("text", ["100", "320x100", "0", "abc", "320x320x3", "-32"])
+def test_bad_input_sizes(text):
+    from vbg.convert import InputSize
+    from vbg.errors import VbgError
+
+    with pytest.raises(VbgError, match="input size"):
+        InputSize.parse(text)
+
+
+def test_input_size_parsing():
+    from vbg.convert import InputSize
+
+    assert InputSize.parse("320") == InputSize(320, 320)
+    assert InputSize.parse("192x320") == InputSize(192, 320)
+    assert str(InputSize.parse(256)) == "256x256"

@@ -1,0 +1,172 @@
+"""The ``vbg`` command: a thin argparse layer over the Python API.
+
+Every user-fixable problem arrives here as a ``VbgError`` and is printed as one line (``vbg: error: …``) with
+exit code 2; Ctrl-C exits with 130 after the job has closed its outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from .errors import VbgError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """Options that choose and build the segmentation model (shared by every subcommand that runs it)."""
+    from .convert import PRECISIONS, RESIZE_MODES
+    from .weights import DEFAULT_MODEL, MODELS
+
+    g = parser.add_argument_group("model")
+    g.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS), help="segmentation model (default %(default)s)")
+    g.add_argument("--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
+    g.add_argument("--size", default="320", help="model input size, N or WxH, multiples of 32 (default %(default)s)")
+    g.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS],
+                   help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32 (default %(default)s)")
+    g.add_argument("--resize", default="antialias", choices=list(RESIZE_MODES),
+                   help="input resize inside the model: antialias matches the reference, fast saves time")
+    g.add_argument("--weights", metavar="PATH", help="PyTorch checkpoint (default: $VBG_WEIGHTS_DIR, cache, download)")
+    g.add_argument("--cache-dir", metavar="DIR", help="weights and IR cache (default: $VBG_CACHE_DIR or ~/.cache/vbg)")
+
+
+def segmenter_config(args: argparse.Namespace, **extra):
+    from .segmenter import SegmenterConfig
+
+    return SegmenterConfig(model=args.model, device=args.device, size=args.size, precision=args.precision,
+                           resize=args.resize, weights=args.weights, cache_dir=args.cache_dir, **extra)
+
+
+def add_background_args(parser: argparse.ArgumentParser, allow_video: bool) -> None:
+    g = parser.add_argument_group("background (one or more; the first is used, others are cycled with keys)")
+    kind = "IMAGE or VIDEO" if allow_video else "IMAGE"
+    g.add_argument("--background", "-b", action="append", default=[], metavar=kind, help=f"replacement {kind.lower()}")
+    g.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
+    g.add_argument("--blur", nargs="?", const=21, type=int, metavar="PX", help="blur the real background (default 21)")
+    g.add_argument("--transparent", action="store_true", help="keep the matte as alpha (PNG/WebP/TIFF, .mov/.webm)")
+
+
+def build_compositor(args: argparse.Namespace):
+    """Backgrounds in the order the user gave them: pictures first, then blur, then colour."""
+    from .compositing import BlurBackground, ColorBackground, Compositor, ImageBackground, VideoBackground
+
+    video_ext = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
+    backgrounds = [VideoBackground(p) if p.lower().endswith(video_ext) else ImageBackground(p)
+                   for p in args.background]
+    if args.blur is not None:
+        backgrounds.append(BlurBackground(args.blur))
+    if args.color:
+        backgrounds.append(ColorBackground(args.color))
+    return Compositor(backgrounds, transparent=args.transparent)
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    from .compositing import read_image
+    from .imageio import check_output_path, write_image
+    from .segmenter import Segmenter
+    from .still import replace_background, save_figure
+
+    # Validate every path before the (slow) model start, so bad input fails fast and writes nothing.
+    for path in filter(None, (args.output, args.mask_out)):
+        check_output_path(path)
+    if args.figure_out:
+        check_output_path(args.figure_out, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
+    image = read_image(args.input)
+    compositor = build_compositor(args)
+    segmenter = Segmenter(segmenter_config(args))
+    segmenter.segment(image)  # warm-up: the first call includes one-off allocations
+    result = replace_background(image, segmenter, compositor)
+    write_image(args.output, result.result)
+    if args.mask_out:
+        write_image(args.mask_out, result.alpha)
+    if args.figure_out:
+        save_figure(args.figure_out, image, result, f"{segmenter.describe()}: inference {result.inference_ms:.1f} ms")
+    print(f"{args.input}: {image.shape[1]}x{image.shape[0]}, {segmenter.describe()}, "
+          f"inference {result.inference_ms:.1f} ms -> {args.output}")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    import openvino as ov
+
+    from .devices import list_devices
+
+    core = ov.Core()
+    print(f"OpenVINO {ov.get_version()}")
+    for info in list_devices(core):
+        precisions = ["fp32", "fp16 (IR; computed in " + ("f16" if "FP16" in info.capabilities else "f32") + ")"]
+        if "BF16" in info.capabilities:
+            precisions.append("bf16")
+        print(f"{info.name:6s} {info.full_name}")
+        print(f"       capabilities: {', '.join(info.capabilities)}")
+        print(f"       vbg precisions: {', '.join(precisions)}")
+    print("AUTO   picks among the devices above")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import InputSize, build_ir
+    from .weights import cache_dir, get_spec, resolve_weights
+
+    spec = get_spec(args.model)
+    size = InputSize.parse(args.size)
+    cache = cache_dir(args.cache_dir)
+    precisions = ["fp32", "fp16"] if args.precision == "auto" else [args.precision]
+    weights = resolve_weights(spec, args.weights, cache)
+    for precision in precisions:
+        start = time.perf_counter()
+        xml = build_ir(spec, weights, size, precision, args.resize, cache, force=args.force)
+        print(f"{spec.name} {size} {precision}: {xml} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vbg", description="Real-time virtual background with U^2-Net on OpenVINO.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("image", help="replace the background of one image")
+    p.add_argument("input", help="input image")
+    p.add_argument("-o", "--output", required=True, help="result image (.png keeps transparency)")
+    p.add_argument("--mask-out", metavar="PATH", help="also write the alpha matte")
+    p.add_argument("--figure-out", metavar="PATH", help="also write an original | mask | result figure")
+    add_background_args(p, allow_video=False)
+    add_model_args(p)
+    p.set_defaults(func=cmd_image)
+
+    p = sub.add_parser("devices", help="list OpenVINO devices and the precisions they support")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("convert", help="convert the PyTorch weights to a cached OpenVINO IR")
+    add_model_args(p)
+    p.add_argument("--force", action="store_true", help="rebuild even if the IR is cached")
+    p.set_defaults(func=cmd_convert)
+
+    try:
+        from .run_cli import add_run_parser
+    except ImportError:  # the video pipeline is optional while it is being built
+        pass
+    else:
+        add_run_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except VbgError as exc:
+        print(f"vbg: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vbg: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

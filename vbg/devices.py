@@ -1,0 +1,74 @@
+"""OpenVINO devices: what is here, what each can compute in, and which runtime settings a precision needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import openvino as ov
+
+from .errors import VbgError
+
+#: Devices that pick or combine real devices; they are never listed in ``available_devices``.
+META_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One physical device as OpenVINO reports it."""
+
+    name: str
+    full_name: str
+    capabilities: tuple[str, ...]
+
+
+def list_devices(core: ov.Core) -> list[DeviceInfo]:
+    """The devices OpenVINO can use here, with full names and optimisation capabilities (FP32, BF16, INT8…)."""
+    infos = []
+    for name in core.available_devices:
+        caps = tuple(core.get_property(name, "OPTIMIZATION_CAPABILITIES"))
+        infos.append(DeviceInfo(name, str(core.get_property(name, "FULL_DEVICE_NAME")), caps))
+    return infos
+
+
+def check_device(core: ov.Core, device: str) -> None:
+    """Raise a VbgError naming the available devices if ``device`` cannot be used here."""
+    available = core.available_devices
+    base = device.split(":")[0].upper()
+    if base in META_DEVICES:
+        targets = [t for t in device.split(":", 1)[1].split(",") if t] if ":" in device else []
+    else:
+        targets = [device]
+    for target in targets:
+        if target not in available and not any(a.startswith(target + ".") for a in available):
+            raise VbgError(f"device {target!r} is not available here: choose one of "
+                           f"{', '.join(available + ['AUTO'])} (see `vbg devices`)")
+
+
+def default_precision(core: ov.Core, device: str) -> str:
+    """The fastest precision that keeps accuracy on ``device``: bf16 on CPUs that have it, fp16 on GPU/NPU."""
+    if device.upper().startswith(("GPU", "NPU")):
+        return "fp16"
+    if device.upper() == "CPU" and "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        return "bf16"
+    return "fp32"
+
+
+def runtime_config(core: ov.Core, device: str, precision: str, performance_hint: str) -> dict[str, str]:
+    """Compile options for ``precision``.
+
+    The inference-precision hint is always set on real devices because defaults differ: this project's CPUs
+    default to bf16, so an "fp32" run without ``INFERENCE_PRECISION_HINT=f32`` would silently be bf16.
+    """
+    config = {"PERFORMANCE_HINT": performance_hint}
+    if device.split(":")[0].upper() in META_DEVICES:
+        return config
+    caps = core.get_property(device, "OPTIMIZATION_CAPABILITIES")
+    if precision == "bf16":
+        if "BF16" not in caps:
+            raise VbgError(f"device {device} has no bf16 support ({', '.join(caps)}): use --precision fp32 or fp16")
+        config["INFERENCE_PRECISION_HINT"] = "bf16"
+    elif precision == "fp16" and "FP16" in caps:
+        config["INFERENCE_PRECISION_HINT"] = "f16"
+    else:  # fp32, or an fp16 IR on a device that computes in f32 (e.g. most CPUs)
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    return config

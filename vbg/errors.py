@@ -1,0 +1,10 @@
+"""The one exception type that reaches the user.
+
+Anything the user can fix (a missing file, a device that is not there, a bad option) is raised as ``VbgError``
+with a one-line message that names the problem and what to do.  The CLI prints it and exits non-zero without a
+traceback; anything else is a bug and keeps its traceback.
+"""
+
+
+class VbgError(Exception):
+    """A problem with the user's input or environment, described in one actionable line."""

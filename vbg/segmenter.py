@@ -1,0 +1,106 @@
+"""The Segmenter: a compiled U^2-Net that turns a BGR frame into an alpha matte.
+
+This is the only object the rest of vbg needs from the model side.  It resolves weights, builds (or reuses)
+the cached IR, compiles it for the chosen device and precision, and offers two ways in:
+
+- ``segment(frame)``: synchronous, returns the matte at the frame's size (images, tests, simple scripts);
+- ``infer_queue()`` + ``alpha_from_request()``: asynchronous requests for the video pipeline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import openvino as ov
+
+from .convert import RESIZE_MODES, InputSize, build_ir
+from .devices import check_device, default_precision, runtime_config
+from .errors import VbgError
+from .weights import DEFAULT_MODEL, cache_dir, get_spec, resolve_weights
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """What to run: model, device, input size, precision ("auto" picks per device) and resize mode."""
+
+    model: str = DEFAULT_MODEL
+    device: str = "CPU"
+    size: str | int = 320
+    precision: str = "auto"
+    resize: str = "antialias"
+    weights: str | None = None
+    cache_dir: str | None = None
+    performance_hint: str = "LATENCY"
+
+
+class Segmenter:
+    """U^2-Net on OpenVINO: ``segment(bgr_uint8_frame) -> uint8 alpha`` (255 = foreground)."""
+
+    def __init__(self, config: SegmenterConfig | None = None, core: ov.Core | None = None, **overrides) -> None:
+        config = config or SegmenterConfig()
+        if overrides:
+            config = SegmenterConfig(**{**config.__dict__, **overrides})
+        self.config = config
+        self.core = core or ov.Core()
+        self.spec = get_spec(config.model)
+        self.size = InputSize.parse(config.size)
+        if config.resize not in RESIZE_MODES:
+            raise VbgError(f"unknown resize mode {config.resize!r}: choose one of {', '.join(RESIZE_MODES)}")
+        check_device(self.core, config.device)
+        self.precision = (default_precision(self.core, config.device) if config.precision == "auto"
+                          else config.precision)
+        compile_config = runtime_config(self.core, config.device, self.precision, config.performance_hint)
+        cache = cache_dir(config.cache_dir)
+        self.weights_path = resolve_weights(self.spec, config.weights, cache)
+        self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache)
+        self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
+        self._request = self.compiled.create_infer_request()
+        self.last_latency_ms = 0.0
+
+    @property
+    def optimal_requests(self) -> int:
+        """How many parallel infer requests the compiled model wants (OpenVINO's own estimate)."""
+        return int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+
+    def describe(self) -> str:
+        """Short label for overlays and logs, e.g. ``u2net_lite CPU bf16 320x320``."""
+        return f"{self.spec.name} {self.config.device} {self.precision} {self.size}"
+
+    @staticmethod
+    def check_frame(frame: np.ndarray) -> np.ndarray:
+        """Validate a BGR frame and add the batch axis the model expects (no copy for contiguous input)."""
+        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            desc = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
+            raise ValueError(f"expected a uint8 HxWx3 BGR frame, got {desc}")
+        return np.ascontiguousarray(frame)[None]
+
+    def infer(self, frame: np.ndarray) -> np.ndarray:
+        """Synchronous inference: the matte at model resolution (uint8, HxW)."""
+        start = time.perf_counter()
+        result = self._request.infer({0: self.check_frame(frame)})
+        self.last_latency_ms = (time.perf_counter() - start) * 1000
+        return result[0][0, 0].copy()
+
+    def segment(self, frame: np.ndarray) -> np.ndarray:
+        """Soft alpha for ``frame`` at the frame's size: uint8 HxW, 0 = background, 255 = foreground."""
+        return self.upscale(self.infer(frame), frame.shape[:2])
+
+    @staticmethod
+    def upscale(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Resize a model-resolution matte to ``shape`` (rows, cols), bilinear."""
+        if mask.shape == tuple(shape):
+            return mask
+        return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+    def infer_queue(self, jobs: int | None = None) -> ov.AsyncInferQueue:
+        """An ``AsyncInferQueue`` with ``jobs`` requests (default: the device's optimal number)."""
+        return ov.AsyncInferQueue(self.compiled, jobs or self.optimal_requests)
+
+    @staticmethod
+    def mask_from_request(request: ov.InferRequest) -> np.ndarray:
+        """The model-resolution matte held by a finished request (copied: the request is reused)."""
+        return request.get_output_tensor(0).data[0, 0].copy()

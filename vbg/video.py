@@ -1,0 +1,51 @@
+"""Shared vocabulary of the video side: what a stream is (``VideoInfo``) and what travels through it (``Frame``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Stream facts that sources report and sinks need to write a faithful copy.
+
+    ``fps`` is the nominal rate (what live output is paced to); ``time_base`` and the frames' ``pts`` carry
+    the exact timestamps for file output.  ``frame_count`` is None for cameras and live streams.
+    """
+
+    width: int
+    height: int
+    fps: float
+    time_base: Fraction = Fraction(1, 30)
+    frame_count: int | None = None
+    has_audio: bool = False
+    source: str = ""
+    live: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+@dataclass
+class Frame:
+    """One decoded picture and where it sits in time.
+
+    ``index`` counts frames from the source (0, 1, 2… also across loops); ``pts`` is in ``time_base`` units;
+    ``captured_at`` is ``time.perf_counter()`` when the source produced it, for latency accounting.
+    """
+
+    index: int
+    image: np.ndarray  # uint8 HxWx3 BGR
+    pts: int | None = None
+    time_base: Fraction | None = None
+    captured_at: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float | None:
+        """Presentation time in seconds, when known."""
+        return None if self.pts is None or self.time_base is None else float(self.pts * self.time_base)
