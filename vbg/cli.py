@@ -17,12 +17,17 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """Options that choose and build the segmentation model (shared by every subcommand that runs it)."""
+def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """Options that choose and build the segmentation model (shared by every subcommand that runs it).
+
+    ``suppress`` leaves unset options out of the namespace, so a config preset can provide them.
+    """
     from .convert import PRECISIONS, RESIZE_MODES
     from .weights import DEFAULT_MODEL, MODELS
 
     g = parser.add_argument_group("model")
+    if suppress:
+        g = _SuppressingGroup(g)
     g.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS), help="segmentation model (default %(default)s)")
     g.add_argument("--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
     g.add_argument("--size", default="320", help="model input size, N or WxH, multiples of 32 (default %(default)s)")
@@ -34,6 +39,18 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cache-dir", metavar="DIR", help="weights and IR cache (default: $VBG_CACHE_DIR or ~/.cache/vbg)")
 
 
+class _SuppressingGroup:
+    """Adds arguments with ``default=SUPPRESS`` whatever default the caller passes."""
+
+    def __init__(self, group) -> None:
+        self.group = group
+
+    def add_argument(self, *names, **kwargs):
+        kwargs["default"] = argparse.SUPPRESS
+        kwargs["help"] = kwargs.get("help", "").replace(" (default %(default)s)", "").replace(" (default 21)", "")
+        return self.group.add_argument(*names, **kwargs)
+
+
 def segmenter_config(args: argparse.Namespace, **extra):
     from .segmenter import SegmenterConfig
 
@@ -41,31 +58,20 @@ def segmenter_config(args: argparse.Namespace, **extra):
                            resize=args.resize, weights=args.weights, cache_dir=args.cache_dir, **extra)
 
 
-def add_background_args(parser: argparse.ArgumentParser, allow_video: bool) -> None:
-    g = parser.add_argument_group("background (one or more; the first is used, others are cycled with keys)")
+def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
+    g = parser.add_argument_group("background (several: the first is used, the b and m keys cycle them)")
+    if suppress:
+        g = _SuppressingGroup(g)
     kind = "IMAGE or VIDEO" if allow_video else "IMAGE"
     g.add_argument("--background", "-b", action="append", default=[], metavar=kind, help=f"replacement {kind.lower()}")
     g.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
     g.add_argument("--blur", nargs="?", const=21, type=int, metavar="PX", help="blur the real background (default 21)")
-    g.add_argument("--transparent", action="store_true", help="keep the matte as alpha (PNG/WebP/TIFF, .mov/.webm)")
-
-
-def build_compositor(args: argparse.Namespace):
-    """Backgrounds in the order the user gave them: pictures first, then blur, then colour."""
-    from .compositing import BlurBackground, ColorBackground, Compositor, ImageBackground, VideoBackground
-
-    video_ext = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
-    backgrounds = [VideoBackground(p) if p.lower().endswith(video_ext) else ImageBackground(p)
-                   for p in args.background]
-    if args.blur is not None:
-        backgrounds.append(BlurBackground(args.blur))
-    if args.color:
-        backgrounds.append(ColorBackground(args.color))
-    return Compositor(backgrounds, transparent=args.transparent)
+    g.add_argument("--transparent", action="store_true",
+                   help="keep the matte as alpha (.png/.webp/.tiff images, .mov/.webm videos)")
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    from .compositing import read_image
+    from .compositing import build_compositor, read_image
     from .imageio import check_output_path, write_image
     from .segmenter import Segmenter
     from .still import replace_background, save_figure
@@ -76,7 +82,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     if args.figure_out:
         check_output_path(args.figure_out, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
     image = read_image(args.input)
-    compositor = build_compositor(args)
+    compositor = build_compositor(args.background, args.blur, args.color, args.transparent)
     segmenter = Segmenter(segmenter_config(args))
     segmenter.segment(image)  # warm-up: the first call includes one-off allocations
     result = replace_background(image, segmenter, compositor)

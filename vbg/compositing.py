@@ -246,3 +246,18 @@ class Compositor:
     def close(self) -> None:
         for background in self._mode_pool:
             background.close()
+
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif")
+
+
+def build_compositor(pictures: list[str], blur: int | None = None, color: str | None = None,
+                     transparent: bool = False) -> Compositor:
+    """A compositor with the user's backgrounds in order: pictures (videos by extension), blur, colour."""
+    backgrounds: list[Background] = [VideoBackground(p) if p.lower().endswith(VIDEO_EXTENSIONS)
+                                     else ImageBackground(p) for p in pictures]
+    if blur is not None:
+        backgrounds.append(BlurBackground(blur))
+    if color:
+        backgrounds.append(ColorBackground(color))
+    return Compositor(backgrounds, transparent=transparent)

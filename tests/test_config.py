@@ -1,0 +1,56 @@
+"""YAML presets, their validation, and flag precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, assert_clean_error, run_vbg
+from vbg.config import RunConfig, load_yaml, make_config
+from vbg.errors import VbgError
+
+PRESETS = sorted((REPO / "configs").glob("*.yaml"))
+
+
+def test_presets_exist_and_load():
+    names = {p.stem for p in PRESETS}
+    assert {"webcam", "file-quality", "fast"} <= names
+    for preset in PRESETS:
+        assert isinstance(make_config(preset), RunConfig)
+    assert make_config(REPO / "configs" / "fast.yaml").size == "192"
+    assert make_config(REPO / "configs" / "webcam.yaml").live is True
+
+
+def test_flags_override_preset():
+    config = make_config(REPO / "configs" / "fast.yaml", size="256", blur=5)
+    assert config.size == "256" and config.blur == 5 and config.resize == "fast"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("sizee: 320\n", "unknown key 'sizee'"),
+    ("precision: fp8\n", "'precision' must be one of"),
+    ("window: maybe\n", "'window' must be true or false"),
+    ("max_frames: -3\n", "'max_frames' must be positive"),
+    ("requests: two\n", "'requests' must be a whole number"),
+    ("crf: 99\n", "'crf' must be between 0 and 63"),
+    ("- a\n- b\n", "must be a mapping"),
+    ("size: [320\n", "not valid YAML"),
+])
+def test_bad_config_names_the_key(tmp_path, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(VbgError, match=fragment.replace("[", r"\[")):
+        load_yaml(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(VbgError, match="does not exist"):
+        load_yaml(tmp_path / "nope.yaml")
+
+
+def test_cli_reports_bad_config_cleanly(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("blur: 5\nbackgroud: x.png\n")
+    proc = run_vbg("run", "--config", str(path), "--null")
+    assert_clean_error(proc, "unknown key 'backgroud'", str(path))

@@ -1,0 +1,67 @@
+"""Assembles a Pipeline from a RunConfig: the Python API behind ``vbg run``.
+
+Everything that can be checked cheaply (paths, source, backgrounds) is checked before the model is compiled,
+so bad input fails in well under a second and no output file is created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compositing import build_compositor
+from .config import RunConfig
+from .errors import VbgError
+from .pipeline import Pipeline, PipelineOptions, RunStats
+from .segmenter import Segmenter, SegmenterConfig
+from .sinks import FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink
+from .sources import FrameSource, open_source
+
+def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
+    sinks: list[FrameSink] = []
+    if config.window:
+        sinks.append(WindowSink())
+    if config.output:
+        out = Path(config.output)
+        if source.info.source and Path(source.info.source).resolve() == out.resolve():
+            raise VbgError(f"output {out} is the input file: choose another output name")
+        audio = source.info.source if source.info.has_audio and not source.info.live else None
+        sinks.append(FileSink(out, codec=config.codec, crf=config.crf, preset=config.preset, audio_from=audio,
+                              alpha=config.transparent))
+    if config.vcam:
+        sinks.append(VirtualCameraSink(device=config.vcam_device, backend=config.vcam_backend))
+    if config.null:
+        sinks.append(NullSink())
+    if not sinks:
+        raise VbgError("no output: pass -o FILE, --window, --vcam or --null")
+    return sinks
+
+
+def build_pipeline(config: RunConfig) -> Pipeline:
+    """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts)."""
+    compositor = build_compositor(config.background, config.blur, config.color, config.transparent)
+    source = open_source(config.input, format=config.input_format, loop=config.loop, live=config.live,
+                         width=config.camera_width, height=config.camera_height, fps=config.camera_fps)
+    try:
+        sinks = build_sinks(config, source)
+        live = source.info.live if config.live is None else config.live
+        segmenter = Segmenter(SegmenterConfig(
+            model=config.model, device=config.device, size=config.size, precision=config.precision,
+            resize=config.resize, weights=config.weights, cache_dir=config.cache_dir,
+            # live: one request at a time, each as fast as possible; files: keep every core busy
+            performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT"))
+    except BaseException:
+        source.close()
+        raise
+    options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
+                              overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
+                              snapshot_dir=config.snapshot_dir)
+    return Pipeline(source, segmenter, compositor, sinks, options)
+
+
+def run(config: RunConfig) -> RunStats:
+    """Build and run the pipeline; the summary is in the returned stats."""
+    pipeline = build_pipeline(config)
+    try:
+        return pipeline.run()
+    finally:
+        pipeline.compositor.close()

@@ -1,0 +1,151 @@
+"""Run settings: one dataclass, YAML presets in ``configs/``, and validation that names the offending key.
+
+Precedence is defaults < ``--config FILE`` < command-line flags.  YAML keys are the long flag names with
+underscores (``--max-frames`` -> ``max_frames``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import VbgError
+
+
+@dataclass
+class RunConfig:
+    """Everything ``vbg run`` needs.  Field comments are the user documentation of each key."""
+
+    # input
+    input: str = "0"  # camera index or device path, video/image file, URL, or lavfi:FILTER
+    input_format: str | None = None  # force a PyAV/FFmpeg input format (e.g. lavfi, v4l2, mpegts)
+    loop: bool = False  # restart a file input at its end
+    live: bool | None = None  # live contract (drop stale frames); default: yes for cameras, no for files
+    aligned: bool = False  # live: pair each frame with its own mask (model-rate output, more latency)
+    camera_width: int | None = None
+    camera_height: int | None = None
+    camera_fps: float | None = None
+    # outputs (any combination)
+    output: str | None = None  # video file (.mp4/.mkv/.mov/.webm)
+    window: bool = False
+    vcam: bool = False
+    vcam_device: str | None = None
+    vcam_backend: str | None = None
+    null: bool = False  # discard output (benchmarks)
+    codec: str | None = None  # default: libx264 (yuv420p), or an alpha-capable codec with transparent
+    crf: int | None = 23
+    preset: str | None = "veryfast"
+    # model
+    model: str = "u2net_lite"
+    device: str = "CPU"
+    size: str = "320"
+    precision: str = "auto"
+    resize: str = "antialias"
+    weights: str | None = None
+    cache_dir: str | None = None
+    requests: int | None = None  # async infer requests; default: the device's optimal number
+    # background
+    background: list[str] = field(default_factory=list)  # images or videos; the first is used, keys cycle
+    color: str | None = None
+    blur: int | None = None
+    transparent: bool = False
+    # display and control
+    overlay: bool = True
+    max_frames: int | None = None
+    progress: bool = True
+    snapshot_dir: str = "."
+
+
+CHOICES = {
+    "precision": ("auto", "fp32", "fp16", "bf16"),
+    "resize": ("antialias", "fast"),
+    "model": ("u2net_lite", "u2net", "u2net_human_seg"),
+}
+POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "max_frames", "blur")
+
+
+def _check_type(key: str, value: Any, annotation: Any) -> Any:
+    """Coerce/validate one value against the field's annotation, or raise naming ``key``."""
+    args = typing.get_args(annotation)
+    optional = type(None) in args
+    if value is None:
+        if optional:
+            return None
+        raise VbgError(f"config key {key!r} must not be empty")
+    base = next((a for a in args if a is not type(None)), annotation) if args else annotation
+    origin = typing.get_origin(base)
+    if origin is list:
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (str, Path)) for v in items):
+            raise VbgError(f"config key {key!r} must be a list of paths, got {value!r}")
+        return [str(v) for v in items]
+    if base is bool:
+        if not isinstance(value, bool):
+            raise VbgError(f"config key {key!r} must be true or false, got {value!r}")
+        return value
+    if base is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise VbgError(f"config key {key!r} must be a whole number, got {value!r}")
+        return value
+    if base is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise VbgError(f"config key {key!r} must be a number, got {value!r}")
+        return float(value)
+    if base is str:
+        if isinstance(value, (dict, list, bool)):
+            raise VbgError(f"config key {key!r} must be text, got {value!r}")
+        return str(value)
+    return value
+
+
+def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
+    """Check keys and values; returns the coerced values.  Errors name the key and the file or flag."""
+    hints = typing.get_type_hints(RunConfig)
+    clean = {}
+    for key, value in values.items():
+        if key not in hints:
+            near = [k for k in hints if k.startswith(key[:3])]
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise VbgError(f"{origin}: unknown key {key!r}{hint}; see configs/*.yaml for the valid keys")
+        try:
+            value = _check_type(key, value, hints[key])
+        except VbgError as exc:
+            raise VbgError(f"{origin}: {exc}") from None
+        if key in CHOICES and value not in CHOICES[key]:
+            raise VbgError(f"{origin}: config key {key!r} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+        if key in POSITIVE and value is not None and value <= 0:
+            raise VbgError(f"{origin}: config key {key!r} must be positive, got {value!r}")
+        if key == "crf" and value is not None and not 0 <= value <= 63:
+            raise VbgError(f"{origin}: config key 'crf' must be between 0 and 63, got {value!r}")
+        clean[key] = value
+    return clean
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a preset file into validated values."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise VbgError(f"config file {p} does not exist: see configs/ for the presets")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise VbgError(f"config file {p} is not valid YAML{where}: fix the syntax") from None
+    if not isinstance(data, dict):
+        raise VbgError(f"config file {p} must be a mapping of key: value lines")
+    return validate(data, origin=str(p))
+
+
+def make_config(config_file: str | Path | None = None, **overrides: Any) -> RunConfig:
+    """Defaults, then the preset file, then explicit overrides (the CLI's flags)."""
+    values: dict[str, Any] = {}
+    if config_file:
+        values.update(load_yaml(config_file))
+    values.update(validate(overrides, origin="option"))
+    return dataclasses.replace(RunConfig(), **values)

@@ -1,0 +1,462 @@
+"""The threaded capture -> infer -> composite -> sink pipeline.
+
+Threads and queues (all bounded)::
+
+    source reader ──> capture thread ──start_async──> AsyncInferQueue (N requests) ──callback──┐
+                          │ (live: every frame)                                              │ masks
+                          └──────────────> compositor thread <────────────────────────────────┘
+                                              │ reorders by sequence number (file) or uses the
+                                              │ newest mask (live); blends, draws the overlay
+                                              ├──> sink worker 1 (window)  ──> cv2.imshow
+                                              └──> sink worker 2 (file)    ──> PyAV encoder
+
+Two contracts:
+
+- **file**: every frame is inferred and comes out exactly once, in order.  A semaphore bounds the frames in
+  flight, so a slow sink stalls the compositor, which stalls capture (backpressure), and nothing is dropped.
+- **live**: never fall behind.  The source keeps only its newest frame; every captured frame is composited
+  with the newest mask available (so output runs at the camera's rate even when the model is slower), and a
+  frame is sent to the model only when a request is idle.  ``aligned`` instead outputs only frames whose own
+  mask is back, at the model's rate and with one inference of extra latency.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import openvino as ov
+
+from .compositing import Compositor
+from .errors import VbgError
+from .imageio import write_image
+from .metrics import LatencyStats, RateMeter
+from .overlay import OverlayStats, draw_overlay
+from .segmenter import Segmenter
+from .sinks import FrameSink
+from .sources import FrameSource
+from .video import Frame
+
+_END = object()  # end-of-stream marker on internal queues
+
+
+@dataclass
+class PipelineOptions:
+    """How the pipeline runs (the model, source, background and sinks are objects passed separately)."""
+
+    live: bool | None = None  # None: follow the source (cameras are live, files are not)
+    aligned: bool = False
+    requests: int | None = None  # infer requests; None = the compiled model's optimal number
+    overlay: bool = True
+    max_frames: int | None = None  # stop after this many output frames (None: until the source ends)
+    progress: bool = True  # progress bar with ETA in file mode
+    sink_queue: int = 4  # frames buffered per sink
+    snapshot_dir: str = "."
+
+
+@dataclass
+class RunStats:
+    """What happened, for the one-line summary and for tests/benchmarks."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    dropped: int = 0
+    masks: int = 0
+    seconds: float = 0.0
+    latency: LatencyStats = field(default_factory=LatencyStats)
+    sink_dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def output_fps(self) -> float:
+        return self.frames_out / self.seconds if self.seconds else 0.0
+
+    @property
+    def model_fps(self) -> float:
+        return self.masks / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        parts = [f"frames in {self.frames_in}, out {self.frames_out}, dropped {self.dropped}",
+                 f"output {self.output_fps:.1f} fps, model {self.model_fps:.1f} fps over {self.seconds:.1f} s"]
+        stages = []
+        for stage in self.latency.stages():
+            p = self.latency.percentiles(stage)
+            if p:
+                stages.append(f"{stage} {p[0]:.1f}/{p[1]:.1f}")
+        if stages:
+            parts.append("latency p50/p95 ms: " + ", ".join(stages))
+        return " | ".join(parts)
+
+
+class SinkWorker:
+    """Runs one sink in its own thread behind a bounded queue.
+
+    File mode blocks when the queue is full (backpressure); live mode drops the frame for this sink only, so a
+    slow virtual camera cannot stall the window.  All of a sink's calls happen on its thread (cv2 windows
+    require that).
+    """
+
+    def __init__(self, sink: FrameSink, live: bool, size: int, stats: RunStats, on_error) -> None:
+        self.sink = sink
+        self.live = live
+        self.stats = stats
+        self.on_error = on_error
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.opened = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"sink-{sink.name}", daemon=True)
+        self.dropped = 0
+
+    def start(self, info) -> None:
+        self._info = info
+        self.thread.start()
+
+    def put(self, frame: Frame, image: np.ndarray, stop: threading.Event) -> None:
+        item = (frame, image)
+        if self.live:
+            try:
+                self.queue.put_nowait(item)
+            except queue.Full:
+                self.dropped += 1
+            return
+        while not stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Ask the worker to close the sink after the frames already queued."""
+        while self.thread.is_alive():
+            try:
+                self.queue.put(_END, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            self.sink.open(self._info)
+        except BaseException as exc:  # noqa: BLE001 - reported to the pipeline, which re-raises
+            self.opened.set()
+            self.on_error(exc)
+            self._drain()
+            return
+        self.opened.set()
+        try:
+            while True:
+                item = self.queue.get()
+                if item is _END:
+                    break
+                frame, image = item
+                start = time.perf_counter()
+                self.sink.write(frame, image)
+                now = time.perf_counter()
+                self.stats.latency.add(f"sink[{self.sink.name}]", (now - start) * 1000)
+                self.stats.latency.add("capture->sink", (now - frame.captured_at) * 1000)
+        except BaseException as exc:  # noqa: BLE001
+            self.on_error(exc)
+            self._drain()
+        finally:
+            self.sink.close()
+
+    def _drain(self) -> None:
+        """Keep consuming so producers never block on a dead sink."""
+        while True:
+            try:
+                if self.queue.get(timeout=0.5) is _END:
+                    return
+            except queue.Empty:
+                return
+
+
+class Pipeline:
+    """capture -> async inference -> composite -> sinks.  ``run()`` blocks until the source ends, a sink asks
+    to quit, ``stop()`` is called, or Ctrl-C; the sinks are closed (files finalised) in every case."""
+
+    def __init__(self, source: FrameSource, segmenter: Segmenter, compositor: Compositor,
+                 sinks: list[FrameSink], options: PipelineOptions | None = None) -> None:
+        if not sinks:
+            raise VbgError("no output: pass -o FILE, --window, --vcam or --null")
+        self.source = source
+        self.segmenter = segmenter
+        self.compositor = compositor
+        self.sinks = sinks
+        self.options = options or PipelineOptions()
+        self.live = source.info.live if self.options.live is None else self.options.live
+        # ordered = each frame waits for its own mask (file mode, and live --aligned)
+        self._ordered = not self.live or self.options.aligned
+        self.stats = RunStats()
+        self.overlay_on = self.options.overlay
+        self.paused = False
+        self._stop = threading.Event()
+        self._errors: list[BaseException] = []
+        self._output_rate = RateMeter()
+        self._mask_rate = RateMeter()
+        self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask) from the infer callback
+        self._frames: queue.Queue = queue.Queue(maxsize=2)  # live: frames awaiting composition
+        self._newest_mask: tuple[int, np.ndarray] | None = None
+        self._mask_lock = threading.Lock()
+        self._workers: list[SinkWorker] = []
+
+    # -- control -----------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask every stage to finish; safe from any thread (keys, signal handlers, tests)."""
+        self._stop.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self._errors.append(exc)
+        self._stop.set()
+
+    # -- run ---------------------------------------------------------------------------------------------------
+    def run(self) -> RunStats:
+        requests = self.options.requests or self.segmenter.optimal_requests
+        infer_queue = self.segmenter.infer_queue(requests)
+        infer_queue.set_callback(self._on_mask)
+        self._workers = [SinkWorker(s, self.live, self.options.sink_queue, self.stats, self._fail)
+                         for s in self.sinks]
+        for worker in self._workers:
+            worker.start(self.source.info)
+        for worker in self._workers:
+            worker.opened.wait()
+        in_flight = threading.Semaphore(requests + 2)
+        capture = threading.Thread(target=self._guard(self._capture), args=(infer_queue, in_flight),
+                                   name="capture", daemon=True)
+        compose = threading.Thread(target=self._guard(self._compose), args=(in_flight,), name="compose",
+                                   daemon=True)
+        start = time.perf_counter()
+        try:
+            if not self._stop.is_set():
+                capture.start()
+                compose.start()
+            while compose.is_alive() or capture.is_alive():
+                compose.join(timeout=0.1)
+                capture.join(timeout=0.01)
+        except KeyboardInterrupt:
+            self._stop.set()
+            self._shutdown(capture, compose, infer_queue, start)
+            raise
+        self._shutdown(capture, compose, infer_queue, start)
+        if self._errors:
+            raise self._errors[0]
+        return self.stats
+
+    def _shutdown(self, capture, compose, infer_queue, start) -> None:
+        self.source.close()
+        for thread in (capture, compose):
+            if thread.is_alive():
+                thread.join(timeout=5)
+        infer_queue.wait_all()
+        for worker in self._workers:
+            worker.finish()
+        for worker in self._workers:
+            worker.thread.join()
+            if worker.dropped:
+                self.stats.sink_dropped[worker.sink.name] = worker.dropped
+        self.stats.seconds = time.perf_counter() - start
+        self.stats.dropped += self.source.dropped + sum(w.dropped for w in self._workers)
+
+    def _guard(self, target):
+        def run(*args):
+            try:
+                target(*args)
+            except BaseException as exc:  # noqa: BLE001 - surfaced by run()
+                self._fail(exc)
+        return run
+
+    # -- capture -----------------------------------------------------------------------------------------------
+    def _capture(self, infer_queue: ov.AsyncInferQueue, in_flight: threading.Semaphore) -> None:
+        seq = 0
+        while not self._stop.is_set():
+            frame = self.source.read()
+            if frame is None:
+                break
+            self.stats.frames_in += 1
+            if self.live:
+                if infer_queue.is_ready():
+                    self._submit(infer_queue, seq, frame)
+                elif self.options.aligned:
+                    self.stats.dropped += 1  # aligned output only has frames with their own mask
+                    continue
+                if not self._ordered:
+                    self._offer_live(frame)
+            else:
+                while not in_flight.acquire(timeout=0.1):
+                    if self._stop.is_set():
+                        return
+                self._submit(infer_queue, seq, frame)
+            seq += 1
+        infer_queue.wait_all()
+        if self._ordered:
+            self._masks.put((None, _END, seq))
+        else:
+            self._offer_live(_END)
+
+    def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
+        frame.timings["submitted"] = time.perf_counter()
+        infer_queue.start_async({0: Segmenter.check_frame(frame.image)}, (seq, frame))
+
+    def _offer_live(self, frame: Frame) -> None:
+        """Hand a frame to the compositor, replacing a waiting older one (counted as dropped)."""
+        while True:
+            try:
+                self._frames.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._frames.get_nowait()
+                    self.stats.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _on_mask(self, request: ov.InferRequest, userdata) -> None:
+        """AsyncInferQueue callback (OpenVINO's thread): copy the mask out and hand it on, nothing more."""
+        seq, frame = userdata
+        mask = Segmenter.mask_from_request(request)
+        now = time.perf_counter()
+        self.stats.latency.add("infer", (now - frame.timings["submitted"]) * 1000)
+        self._mask_rate.tick(now)
+        with self._mask_lock:
+            self.stats.masks += 1
+            if self._newest_mask is None or seq > self._newest_mask[0]:
+                self._newest_mask = (seq, mask)
+        if self._ordered:
+            self._masks.put((seq, frame, mask))
+
+    # -- compose -----------------------------------------------------------------------------------------------
+    def _compose(self, in_flight: threading.Semaphore) -> None:
+        progress = self._progress_bar()
+        try:
+            if not self._ordered:
+                self._compose_live()
+            else:
+                self._compose_ordered(in_flight, progress)
+        finally:
+            if progress is not None:
+                progress.close()
+
+    def _compose_ordered(self, in_flight: threading.Semaphore, progress) -> None:
+        """File mode and aligned live mode: emit frames strictly in sequence order, each with its own mask."""
+        pending: dict[int, tuple[Frame, np.ndarray]] = {}
+        expected, total = 0, None
+        while not self._stop.is_set():
+            if total is not None and expected >= total:
+                return
+            try:
+                seq, frame, mask = self._masks.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if frame is _END:
+                total = mask
+                continue
+            pending[seq] = (frame, mask)
+            while expected in pending:
+                frame, mask = pending.pop(expected)
+                expected += 1
+                self._emit(frame, Segmenter.upscale(mask, frame.image.shape[:2]))
+                if not self.live:
+                    in_flight.release()
+                if progress is not None:
+                    progress.update(1)
+                if self._done():
+                    return
+
+    def _compose_live(self) -> None:
+        """Live mode: every frame that reaches us goes out with the newest mask (none until the first)."""
+        cached: tuple[int, tuple[int, int], np.ndarray] | None = None  # (mask seq, shape, upscaled mask)
+        while not self._stop.is_set():
+            try:
+                frame = self._frames.get(timeout=0.1)
+            except queue.Empty:
+                self._refresh_paused()
+                continue
+            if frame is _END:
+                return
+            with self._mask_lock:
+                newest = self._newest_mask
+            while newest is None and not self._stop.is_set():  # wait for the first mask: never show the room
+                time.sleep(0.005)
+                with self._mask_lock:
+                    newest = self._newest_mask
+            if newest is None:
+                return
+            shape = frame.image.shape[:2]
+            if cached is None or cached[0] != newest[0] or cached[1] != shape:
+                cached = (newest[0], shape, Segmenter.upscale(newest[1], shape))
+            self._emit(frame, cached[2])
+            if self._done():
+                return
+
+    def _done(self) -> bool:
+        limit = self.options.max_frames
+        return limit is not None and self.stats.frames_out >= limit
+
+    def _emit(self, frame: Frame, alpha: np.ndarray) -> None:
+        self._handle_keys()
+        while self.paused and not self._stop.is_set():
+            self._refresh_paused()
+            time.sleep(1 / 30)
+        start = time.perf_counter()
+        image = self.compositor.compose(frame.image, alpha)
+        if self.overlay_on:
+            image = draw_overlay(image if image is not frame.image else image.copy(), self._overlay_stats())
+        self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
+        self._last_output = (frame, image)
+        for worker in self._workers:
+            worker.put(frame, image, self._stop)
+        self.stats.frames_out += 1
+        self._output_rate.tick()
+
+    def _overlay_stats(self) -> OverlayStats:
+        seg = self.segmenter
+        return OverlayStats(self._output_rate.rate(), self._mask_rate.rate(),
+                            self.stats.latency.last("infer") or 0.0, f"{seg.config.device} {seg.precision} {seg.size}",
+                            f"background: {self.compositor.current.label}" + ("  [paused]" if self.paused else ""))
+
+    # -- keys --------------------------------------------------------------------------------------------------
+    def _refresh_paused(self) -> None:
+        """While paused, keep the window responsive (it only reads keys when it draws) with the last picture."""
+        self._handle_keys()
+        last = getattr(self, "_last_output", None)
+        if self.paused and last is not None:
+            for worker in self._workers:
+                if getattr(worker.sink, "interactive", False):
+                    worker.put(*last, self._stop)
+
+    def _handle_keys(self) -> None:
+        for worker in self._workers:
+            keys = getattr(worker.sink, "keys", None)
+            while keys is not None and not keys.empty():
+                self.on_key(keys.get_nowait())
+
+    def on_key(self, key: str) -> None:
+        """Window keys: q/Esc quit, space pause, b next background, m next mode, o overlay, s snapshot."""
+        if key in ("q", "esc", "quit"):
+            self.stop()
+        elif key == "space":
+            self.paused = not self.paused
+        elif key == "b":
+            self.compositor.next_background()
+        elif key == "m":
+            self.compositor.next_mode()
+        elif key == "o":
+            self.overlay_on = not self.overlay_on
+        elif key == "s":
+            last = getattr(self, "_last_output", None)
+            if last is not None:
+                path = Path(self.options.snapshot_dir) / f"vbg-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
+                write_image(path, last[1])
+
+    def _progress_bar(self):
+        if self.live or not self.options.progress:
+            return None
+        from tqdm import tqdm
+
+        total = self.source.info.frame_count
+        if self.options.max_frames is not None:
+            total = min(total, self.options.max_frames) if total else self.options.max_frames
+        return tqdm(total=total, unit="frame", desc="vbg", leave=False, dynamic_ncols=True)

@@ -1,0 +1,61 @@
+"""``vbg run``: flags for the video pipeline.  Flags default to "not given" so a ``--config`` preset can supply
+them; the merge itself lives in ``vbg.config``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+S = argparse.SUPPRESS
+
+
+def add_run_parser(sub) -> None:
+    p = sub.add_parser("run", help="process a camera, video file or stream", argument_default=S,
+                       description="Replace the background of a camera or video; write to a window, a file "
+                                   "and/or a virtual camera.")
+    p.add_argument("input", nargs="?", help="camera index (0) or /dev/videoN, video or image file, URL, or "
+                                            "lavfi:FILTER (default: camera 0)")
+    p.add_argument("--config", metavar="YAML", help="preset from configs/; flags override it")
+    g = p.add_argument_group("input")
+    g.add_argument("--input-format", metavar="FMT", help="force an FFmpeg input format (lavfi, mpegts, ...)")
+    g.add_argument("--loop", action="store_true", help="restart a file at its end")
+    g.add_argument("--live", action=argparse.BooleanOptionalAction,
+                   help="live contract: drop stale frames, output at the source rate (default for cameras)")
+    g.add_argument("--aligned", action="store_true", help="live: each frame with its own mask (more latency)")
+    g.add_argument("--camera-width", type=int, metavar="PX")
+    g.add_argument("--camera-height", type=int, metavar="PX")
+    g.add_argument("--camera-fps", type=float, metavar="FPS")
+    g = p.add_argument_group("outputs (any combination)")
+    g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264), .mov/.webm (alpha)")
+    g.add_argument("--window", action="store_true", help="show a window (keys: q quit, space pause, "
+                                                         "b background, m mode, o overlay, s snapshot)")
+    g.add_argument("--vcam", action="store_true", help="send to a virtual camera (v4l2loopback / OBS)")
+    g.add_argument("--vcam-device", metavar="DEV", help="virtual camera device, e.g. /dev/video10")
+    g.add_argument("--vcam-backend", metavar="NAME", help="pyvirtualcam backend (v4l2loopback, obs, ...)")
+    g.add_argument("--null", action="store_true", help="discard frames (benchmarks)")
+    g.add_argument("--codec", help="video codec (default libx264; png/qtrle/libvpx-vp9 with --transparent)")
+    g.add_argument("--crf", type=int, help="x264/vp9 quality, lower is better (default 23)")
+    g.add_argument("--preset", help="x264 preset (default veryfast)")
+    g = p.add_argument_group("display and control")
+    g.add_argument("--overlay", action=argparse.BooleanOptionalAction, help="FPS overlay (default on)")
+    g.add_argument("--max-frames", type=int, metavar="N", help="stop after N output frames")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar for files")
+    g.add_argument("--snapshot-dir", metavar="DIR", help="where the s key saves PNGs (default .)")
+    g.add_argument("--requests", type=int, metavar="N", help="async infer requests (default: device optimum)")
+    from .cli import add_background_args, add_model_args
+
+    add_background_args(p, allow_video=True, suppress=True)
+    add_model_args(p, suppress=True)
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import make_config
+
+    given = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config")}
+    config = make_config(getattr(args, "config", None), **given)
+    from .app import run  # after validation: a bad preset fails before anything heavy is imported
+
+    stats = run(config)
+    print(f"vbg: {stats.summary()}", file=sys.stderr)
+    return 0
