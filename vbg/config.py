@@ -7,6 +7,7 @@ underscores (``--max-frames`` -> ``max_frames``).
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,8 @@ POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "max_fram
 
 def _check_type(key: str, value: Any, annotation: Any) -> Any:
     """Coerce/validate one value against the field's annotation, or raise naming ``key``."""
-    args = typing.get_args(annotation)
+    is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    args = typing.get_args(annotation) if is_union else ()
     optional = type(None) in args
     if value is None:
         if optional:

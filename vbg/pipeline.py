@@ -336,6 +336,7 @@ class Pipeline:
             else:
                 self._compose_ordered(in_flight, progress)
         finally:
+            self._stop.set()  # output is complete (or failed): capture must stop too, even on endless sources
             if progress is not None:
                 progress.close()
 

@@ -1,0 +1,94 @@
+"""The window sink on a real X server (Xvfb): composited pixels on screen, and keys that control the run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed (make system-deps)")
+
+
+@pytest.fixture(scope="module")
+def display():
+    number = next(n for n in range(91, 140) if not Path(f"/tmp/.X{n}-lock").exists())
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def start_vbg(display, model_cache, *extra):
+    env = {**os.environ, "DISPLAY": display, "VBG_CACHE_DIR": str(model_cache)}
+    return subprocess.Popen([sys.executable, "-m", "vbg", "run", "lavfi:testsrc2=size=640x360:rate=30", "--live",
+                             "--window", "--size", "192", *extra], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_window(display, timeout=120.0) -> str:
+    env = {**os.environ, "DISPLAY": display}
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = subprocess.run(["xdotool", "search", "--name", "^vbg$"], capture_output=True, text=True, env=env)
+        if found.stdout.strip():
+            return found.stdout.split()[0]
+        time.sleep(0.2)
+    raise AssertionError("the vbg window never appeared")
+
+
+def screenshot(display, path: Path) -> np.ndarray:
+    subprocess.run(["import", "-window", "root", str(path)], env={**os.environ, "DISPLAY": display}, check=True)
+    return cv2.imread(str(path))
+
+
+def test_window_shows_composited_frames_and_quits_on_q(display, model_cache, tmp_path):
+    proc = start_vbg(display, model_cache, "--color", "#0000ff", "--max-frames", "3000")
+    try:
+        window = wait_for_window(display)
+        time.sleep(3)  # let masks arrive
+        shot = screenshot(display, tmp_path / "shot.png")[:360, :640]
+        blue = (shot[..., 0] > 200) & (shot[..., 1] < 40) & (shot[..., 2] < 40)
+        assert blue.mean() > 0.1, blue.mean()  # the replaced background is on screen
+        panel = shot[:40, :200]
+        assert (panel > 200).all(axis=2).mean() > 0.02  # white overlay text
+        subprocess.run(["xdotool", "key", "--window", window, "q"], env={**os.environ, "DISPLAY": display})
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    out_frames = int(err.split("out ")[1].split(",")[0])
+    assert out_frames < 3000  # it stopped because of the key, not the frame limit
+
+
+def test_window_keys_change_mode_and_overlay(display, model_cache, tmp_path):
+    proc = start_vbg(display, model_cache, "--color", "#0000ff", "--max-frames", "3000")
+    env = {**os.environ, "DISPLAY": display}
+    try:
+        window = wait_for_window(display)
+        time.sleep(3)
+        before = screenshot(display, tmp_path / "a.png")[:360, :640]
+        for key in ("o", "m"):  # overlay off; next mode after the colour: blur of the real background
+            subprocess.run(["xdotool", "key", "--window", window, key], env=env)
+        time.sleep(1.5)
+        after = screenshot(display, tmp_path / "b.png")[:360, :640]
+        subprocess.run(["xdotool", "key", "--window", window, "Escape"], env=env)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    is_blue = lambda im: ((im[..., 0] > 200) & (im[..., 1] < 40) & (im[..., 2] < 40)).mean()
+    assert is_blue(before) > 0.3 and is_blue(after) < 0.4 * is_blue(before)  # the blue fill is gone
+    assert (before[:40, :200] > 200).all(axis=2).mean() > 0.02  # overlay text present before 'o'
+    assert proc.returncode == 0
