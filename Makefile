@@ -24,24 +24,29 @@ $(BIN)/vbg: pyproject.toml
 
 venv: $(BIN)/vbg
 
-# Xvfb for the window tests, ffmpeg for inspecting media by hand. Installed only when missing, and only as root.
+# Xvfb, xdotool and ImageMagick's `import` for the window tests (a real X server, keys, screenshots).
+# Installed only when missing, and only as root.
 system-deps:
-	@if ! command -v Xvfb >/dev/null || ! command -v xwd >/dev/null; then \
+	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || ! command -v import >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps imagemagick >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps x11-utils xdotool imagemagick >/dev/null; \
 	  else echo "note: install xvfb, x11-apps and imagemagick (apt) to run the window tests"; fi; \
 	fi
 
 demo: venv
 	mkdir -p out
+	$(BIN)/vbg run samples/person_720p.mp4 -o out/demo.mp4 --background samples/background_beach.jpg \
+	  --background samples/background_studio.jpg
 	$(BIN)/vbg image samples/person.jpg -o out/person_beach.png --background samples/background_beach.jpg \
 	  --mask-out out/person_mask.png --figure-out out/person_figure.png
+	@echo "demo written to out/: demo.mp4 (video with audio), person_beach.png, person_mask.png, person_figure.png"
 
 test: venv system-deps
 	$(BIN)/python -m pytest -q
 
 bench: venv
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean:
 	rm -rf $(VENV) .cache out

@@ -155,12 +155,12 @@ class RecordingCamera:
         return None
 
 
-def test_virtual_camera_and_file_and_window_free_sinks_at_once(tmp_path, clip, segmenter):
+def test_virtual_camera_file_and_recorder_sinks_at_once(tmp_path, clip, segmenter, monkeypatch):
     import pyvirtualcam
-    from pyvirtualcam.camera import register_backend
+    from pyvirtualcam.camera import BACKENDS
     from pyvirtualcam.util import decode_fourcc
 
-    register_backend("vbg-test-recorder", RecordingCamera)
+    monkeypatch.setitem(BACKENDS, "vbg-test-recorder", RecordingCamera)  # register_backend, undone afterwards
     vcam = VirtualCameraSink(backend="vbg-test-recorder")
     record = RecordingSink(keep_images=True)
     out = tmp_path / "both.mp4"

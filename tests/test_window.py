@@ -15,7 +15,8 @@ import pytest
 
 from conftest import REPO
 
-pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed (make system-deps)")
+pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("Xvfb", "xdotool", "import")),
+                                reason="Xvfb, xdotool or ImageMagick missing (make system-deps installs them)")
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +83,7 @@ def test_window_keys_change_mode_and_overlay(display, model_cache, tmp_path):
         before = screenshot(display, tmp_path / "a.png")[:360, :640]
         for key in ("o", "m"):  # overlay off; next mode after the colour: blur of the real background
             subprocess.run(["xdotool", "key", "--window", window, key], env=env)
+            time.sleep(0.5)  # OpenCV keeps one key per drawn frame: don't send faster than frames
         time.sleep(1.5)
         after = screenshot(display, tmp_path / "b.png")[:360, :640]
         subprocess.run(["xdotool", "key", "--window", window, "Escape"], env=env)

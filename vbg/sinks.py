@@ -237,10 +237,6 @@ class _AudioCarrier:
             return stream
         raise ValueError(f"no audio encoder fits the {output.format.name} container")
 
-    @property
-    def active(self) -> bool:
-        return self.stream_in is not None
-
     def mux_until(self, output: Any, seconds: float | None) -> None:
         """Write the packets that start before ``seconds`` (None: everything that is left)."""
         if self.stream_in is None or self._flushed:
@@ -418,8 +414,8 @@ class FileSink(FrameSink):
     def write(self, frame: Frame, image: np.ndarray) -> None:
         import av
 
-        if self._stream is None:
-            raise RuntimeError("FileSink.write() before open()")
+        if self._container is None:
+            raise RuntimeError("FileSink.write() outside open() ... close()")
         if image.ndim == 3 and image.shape[2] == 4 and self.keeps_alpha:
             fmt = "bgra"
         else:
@@ -486,7 +482,7 @@ class FileSink(FrameSink):
             finalised = False
             error = error or exc
         finally:
-            self._container = None
+            self._container = self._stream = None
             if self._audio is not None:
                 self._audio.close()
         if finalised and self.frames_written:
@@ -673,10 +669,11 @@ def _no_virtual_camera(detail: str, device: str | None) -> str:
         if device and loaded:
             return (f"virtual camera {device} could not be opened ({detail}): pass the /dev/videoN of a "
                     f"v4l2loopback device (v4l2-ctl --list-devices) to --vcam-device")
-        what = "no virtual camera device found" + ("" if loaded else " (v4l2loopback is not loaded)")
+        # without the module pyvirtualcam's own text only repeats this advice; with it, the detail matters
+        what = f"no usable virtual camera device ({detail})" if loaded else \
+            "no virtual camera device found (v4l2loopback is not loaded)"
         return (f"{what}: run `sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vbg` "
-                f"(package v4l2loopback-dkms), or start OBS's virtual camera, then pass --vcam-device /dev/videoN"
-                f" [{detail}]")
+                f"(package v4l2loopback-dkms), or start OBS's virtual camera, then pass --vcam-device /dev/videoN")
     if sys.platform == "darwin":
         return (f"no virtual camera available ({detail}): install OBS Studio and start its Virtual Camera once, "
                 f"then retry")
