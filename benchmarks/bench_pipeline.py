@@ -117,6 +117,8 @@ def main() -> None:
     print(f"| live: model fps (mask updates/s) | {stats.model_fps:.1f} | |")
     print(f"| live: capture->sink latency p50 / p95 ms | {e2e[0]:.1f} / {e2e[1]:.1f} | <= {budget:.0f} "
           f"(inference {infer_p50:.0f} + 2 frames) |")
+    age = stats.latency.percentiles("mask-age", (50, 95))
+    print(f"| live: age of the mask shown, p50 / p95 ms | {age[0]:.1f} / {age[1]:.1f} | |")
     print(f"| live: dropped frames | {stats.dropped} of {stats.frames_in} | |")
     print(f"| live: RSS growth over {args.live_seconds:.0f} s (after warm-up) MB | {growth:.1f} | < 50 |")
 

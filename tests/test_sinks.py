@@ -26,6 +26,10 @@ import av
 import numpy as np
 import pytest
 
+from media import audio_duration as audio_seconds
+from media import decode_video as read_video
+from media import indexed_frame
+from media import read_index as gray_index
 from vbg.errors import VbgError
 from vbg.sinks import (FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink, default_codec_for,
                        display_problem, key_name, over_checkerboard)
@@ -37,25 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 # -- media helpers ---------------------------------------------------------------------------------------------
 
 def gray_frame(index: int, width: int = 320, height: int = 240) -> np.ndarray:
-    """A frame that carries ``index`` (0-255) as 8 big flat blocks, dark or light, in a 4x2 grid: block
-    centres survive lossy coding, so the index reads back exactly after H.264."""
-    image = np.empty((height, width, 3), np.uint8)
-    bw, bh = width // 4, height // 2
-    for bit in range(8):
-        row, col = divmod(bit, 4)
-        image[row * bh:(row + 1) * bh, col * bw:(col + 1) * bw] = 220 if index >> bit & 1 else 30
-    return image
-
-
-def gray_index(image: np.ndarray) -> int:
-    h, w = image.shape[:2]
-    bw, bh = w // 4, h // 2
-    value = 0
-    for bit in range(8):
-        row, col = divmod(bit, 4)
-        centre = image[row * bh + bh // 2 - 4:row * bh + bh // 2 + 4, col * bw + bw // 2 - 4:col * bw + bw // 2 + 4]
-        value |= int(centre.mean() > 125) << bit
-    return value
+    """A frame carrying ``index`` in big flat blocks (see tests/media.py), 320x240 unless told."""
+    return indexed_frame(index, width, height)
 
 
 def write_clip(sink: FileSink, count: int, info: VideoInfo, step: int, start: int = 0) -> list[float]:
@@ -64,26 +51,6 @@ def write_clip(sink: FileSink, count: int, info: VideoInfo, step: int, start: in
     for i in range(count):
         sink.write(Frame(i, None, start + i * step, info.time_base), gray_frame(i, info.width, info.height))
     return [float((start + i * step) * info.time_base) for i in range(count)]
-
-
-def read_video(path: Path) -> tuple[list[np.ndarray], list[float], float]:
-    """Decoded frames (BGR), their times in seconds, and the stream's average rate."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames, times = [], []
-        for vf in container.decode(stream):
-            frames.append(vf.to_ndarray(format="bgr24"))
-            times.append(float(vf.pts * stream.time_base))
-        return frames, times, float(stream.average_rate or 0)
-
-
-def audio_seconds(path: Path) -> float | None:
-    """Seconds of decoded sound in the first audio stream, or None without audio."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        return sum(frame.samples for frame in container.decode(stream)) / stream.codec_context.sample_rate
 
 
 def make_input_with_audio(path: Path, frames: int = 60, fps: int = 30, seconds: float = 2.0) -> Path:

@@ -21,36 +21,24 @@ import cv2
 import numpy as np
 import pytest
 
+from media import indexed_frame, read_index
 from vbg.errors import VbgError
 from vbg.sources import AVSource, CameraSource, FrameBuffer, ImageSource, open_source
 from vbg.video import Frame
 
 W, H, FPS = 320, 240, 30
+
+
+def indexed_image(index: int) -> np.ndarray:
+    """A 320x240 BGR frame showing ``index`` in its pixels (see tests/media.py)."""
+    return indexed_frame(index, W, H)
+
+
+pixel_index = read_index
 LAVFI = f"lavfi:testsrc2=size={W}x{H}:rate={FPS}"
 
 
 # -- media helpers ------------------------------------------------------------------------------------------
-def indexed_image(index: int) -> np.ndarray:
-    """A 320x240 BGR frame showing ``index`` as 8 bits in a 4x2 grid of flat 80x120 blocks."""
-    image = np.empty((H, W, 3), np.uint8)
-    bw, bh = W // 4, H // 2
-    for bit in range(8):
-        row, col = divmod(bit, 4)
-        image[row * bh:(row + 1) * bh, col * bw:(col + 1) * bw] = 220 if (index >> bit) & 1 else 35
-    return image
-
-
-def pixel_index(image: np.ndarray) -> int:
-    """Read back the index drawn by ``indexed_image`` (block centres survive lossy coding)."""
-    bw, bh = W // 4, H // 2
-    value = 0
-    for bit in range(8):
-        row, col = divmod(bit, 4)
-        centre = image[row * bh + bh // 2 - 5:row * bh + bh // 2 + 5, col * bw + bw // 2 - 5:col * bw + bw // 2 + 5]
-        value |= int(centre.mean() > 128) << bit
-    return value
-
-
 def make_clip(path: Path, frames: int, *, audio: bool = False, format: str | None = None) -> Path:
     """Encode ``frames`` indexed frames (MPEG-4 part 2, 30 fps) and optionally one second of AAC tone."""
     with av.open(str(path), "w", format=format) as out:

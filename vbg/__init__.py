@@ -1,0 +1,25 @@
+"""vbg: real-time virtual background with U^2-Net on OpenVINO.
+
+The public API, imported lazily so that ``vbg --help`` and error paths stay fast:
+``Segmenter`` (frame -> alpha matte), ``Pipeline`` (capture -> infer -> composite -> sinks),
+``RunConfig``/``make_config`` (settings) and ``run`` (build and run a pipeline from settings).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Segmenter": "vbg.segmenter", "SegmenterConfig": "vbg.segmenter",
+    "Pipeline": "vbg.pipeline", "PipelineOptions": "vbg.pipeline", "RunStats": "vbg.pipeline",
+    "RunConfig": "vbg.config", "make_config": "vbg.config", "run": "vbg.app", "VbgError": "vbg.errors",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vbg' has no attribute {name!r}")

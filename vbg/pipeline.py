@@ -199,7 +199,7 @@ class Pipeline:
         self._mask_rate = RateMeter()
         self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask) from the infer callback
         self._frames: queue.Queue = queue.Queue(maxsize=2)  # live: frames awaiting composition
-        self._newest_mask: tuple[int, np.ndarray] | None = None
+        self._newest_mask: tuple[int, np.ndarray, float] | None = None  # (seq, mask, captured_at)
         self._mask_lock = threading.Lock()
         self._workers: list[SinkWorker] = []
 
@@ -323,7 +323,7 @@ class Pipeline:
         with self._mask_lock:
             self.stats.masks += 1
             if self._newest_mask is None or seq > self._newest_mask[0]:
-                self._newest_mask = (seq, mask)
+                self._newest_mask = (seq, mask, frame.captured_at)
         if self._ordered:
             self._masks.put((seq, frame, mask))
 
@@ -388,6 +388,8 @@ class Pipeline:
             shape = frame.image.shape[:2]
             if cached is None or cached[0] != newest[0] or cached[1] != shape:
                 cached = (newest[0], shape, Segmenter.upscale(newest[1], shape))
+            # how old the picture the mask was computed from is, when it is shown: the visible lag of the cut-out
+            self.stats.latency.add("mask-age", (time.perf_counter() - newest[2]) * 1000)
             self._emit(frame, cached[2])
             if self._done():
                 return
