@@ -199,7 +199,9 @@ def test_interrupted_file_job_leaves_playable_file(tmp_path, model_cache):
     proc = subprocess.Popen([sys.executable, "-m", "vbg", "run", str(clip), "-o", str(out), "--blur",
                              "--no-overlay", "--precision", "fp32", "--no-progress"], cwd=REPO,
                             env={**os.environ, "VBG_CACHE_DIR": str(model_cache)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a background shell (nohup, `cmd &`) makes children ignore SIGINT; undo that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     partial = tmp_path / ".cut.partial.mp4"
     deadline = time.time() + 120
     while time.time() < deadline and not (partial.exists() and partial.stat().st_size > 0):
