@@ -72,7 +72,7 @@ def test_image_transparent_png(tmp_path, env):
     "args, fragments",
     [
         (["missing.jpg", "-o", "{tmp}/o.png", "--blur"], ["missing.jpg does not exist"]),
-        (["{readme}", "-o", "{tmp}/o.png", "--blur"], ["cannot read", "as an image"]),
+        (["{readme}", "-o", "{tmp}/o.png", "--blur"], ["cannot read image", "not an image"]),
         (["{girl}", "-o", "{tmp}/o.xyz", "--blur"], ["unknown extension .xyz"]),
         (["{girl}", "-o", "{tmp}/nodir/o.png", "--blur"], ["does not exist; create it first"]),
         (["{girl}", "-o", "{tmp}/o.png"], ["no background given"]),

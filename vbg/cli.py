@@ -71,7 +71,8 @@ def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, supp
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    from .compositing import build_compositor, read_image
+    from .compositing import build_compositor
+    from .imageio import read_image
     from .imageio import check_output_path, write_image
     from .segmenter import Segmenter
     from .still import replace_background, save_figure

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import VbgError
+from .imageio import read_image
 
 #: Named colours accepted by ``--color`` besides ``#rrggbb`` and ``r,g,b``.
 COLOR_NAMES = {
@@ -50,17 +51,6 @@ def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
     x, y = (nw - width) // 2, (nh - height) // 2
     return np.ascontiguousarray(resized[y:y + height, x:x + width])
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as BGR uint8 (grey and alpha images converted), or a VbgError naming the file."""
-    p = Path(path)
-    if not p.is_file():
-        raise VbgError(f"image {p} does not exist: check the path")
-    image = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    if image is None:
-        raise VbgError(f"cannot read {p} as an image: use a JPEG, PNG, BMP, WebP or TIFF file")
-    return image
 
 
 class Background(ABC):

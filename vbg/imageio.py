@@ -14,6 +14,18 @@ from .errors import VbgError
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
+def read_image(path: str | Path) -> np.ndarray:
+    """A still image as BGR uint8.  ``IMREAD_COLOR`` converts grey, drops alpha, scales 16-bit images down
+    and applies the EXIF orientation, so phone photos come out upright."""
+    p = Path(path)
+    if not p.is_file():
+        raise VbgError(f"image {p} does not exist: check the path")
+    image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise VbgError(f"cannot read image {p}: corrupt or not an image; use a JPEG, PNG, BMP, WebP or TIFF file")
+    return image
+
+
 def check_output_path(path: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> Path:
     """Fail before any work if ``path`` cannot be written: unknown extension or missing directory."""
     p = Path(path)

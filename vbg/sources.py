@@ -38,9 +38,9 @@ import cv2
 import numpy as np
 
 from .errors import VbgError
+from .imageio import IMAGE_EXTENSIONS, read_image
 from .video import Frame, VideoInfo
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 QUEUE_FRAMES = 8  # file mode: frames decoded ahead of the consumer (memory bound: 8 x one frame)
 CLOSE_TIMEOUT = 1.0  # close() waits this long for the capture thread; a stuck syscall must not hang the app
 LIVE_MAX_LAG = 1.0  # live pacing: a stall longer than this (e.g. a suspended process) restarts the schedule
@@ -477,19 +477,6 @@ class CameraSource(FrameSource):
         self._cap.release()
 
 
-def read_bgr_image(path: str | Path) -> np.ndarray:
-    """A still image as BGR uint8.  ``IMREAD_COLOR`` converts grey, drops alpha, scales 16-bit images down
-    and applies the EXIF orientation, so phone photos come out upright."""
-    p = Path(path)
-    if not p.is_file():
-        raise VbgError(f"cannot open image {str(p)!r}: no such file or directory; check the path")
-    image = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise VbgError(f"cannot read image {str(p)!r}: corrupt or unsupported; use a JPEG, PNG, BMP, WebP "
-                       f"or TIFF file")
-    return image
-
-
 class ImageSource(FrameSource):
     """A still image.  File mode yields it once; with ``loop`` or ``latest_only`` it repeats at ``fps`` in
     wall-clock time, a live preview of a photo.  Each repeat is a copy, so consumers may draw on frames."""
@@ -498,7 +485,7 @@ class ImageSource(FrameSource):
                  fps: float = 30.0) -> None:
         if not fps or fps <= 0:
             raise VbgError(f"invalid frame rate {fps} for image {str(path)!r}: use a positive --fps")
-        self.image = read_bgr_image(path)
+        self.image = read_image(path)
         super().__init__(latest_only=latest_only)
         self.repeat = loop or latest_only
         self._time_base = 1 / Fraction(fps).limit_denominator(1001)
