@@ -202,6 +202,7 @@ class Pipeline:
         self._newest_mask: tuple[int, np.ndarray, float] | None = None  # (seq, mask, captured_at)
         self._mask_lock = threading.Lock()
         self._workers: list[SinkWorker] = []
+        self._last_output: tuple[Frame, np.ndarray] | None = None  # for pause refreshes and snapshots
 
     # -- control -----------------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -424,7 +425,7 @@ class Pipeline:
     def _refresh_paused(self) -> None:
         """While paused, keep the window responsive (it only reads keys when it draws) with the last picture."""
         self._handle_keys()
-        last = getattr(self, "_last_output", None)
+        last = self._last_output
         if self.paused and last is not None:
             for worker in self._workers:
                 if getattr(worker.sink, "interactive", False):
@@ -449,7 +450,7 @@ class Pipeline:
         elif key == "o":
             self.overlay_on = not self.overlay_on
         elif key == "s":
-            last = getattr(self, "_last_output", None)
+            last = self._last_output
             if last is not None:
                 path = Path(self.options.snapshot_dir) / f"vbg-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
                 write_image(path, last[1])
