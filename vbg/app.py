@@ -40,7 +40,8 @@ def build_pipeline(config: RunConfig) -> Pipeline:
     """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts)."""
     compositor = build_compositor(config.background, config.blur, config.color, config.transparent)
     source = open_source(config.input, format=config.input_format, loop=config.loop, live=config.live,
-                         width=config.camera_width, height=config.camera_height, fps=config.camera_fps)
+                         width=config.camera_width, height=config.camera_height, fps=config.camera_fps,
+                         reconnect=config.reconnect)
     try:
         sinks = build_sinks(config, source)
         live = source.info.live if config.live is None else config.live

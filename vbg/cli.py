@@ -1,20 +1,25 @@
 """The ``vbg`` command: a thin argparse layer over the Python API.
 
 Every user-fixable problem arrives here as a ``VbgError`` and is printed as one line (``vbg: error: …``) with
-exit code 2; Ctrl-C exits with 130 after the job has closed its outputs.
+exit code 2; Ctrl-C exits with 130 and SIGTERM with 143 after the job has closed its outputs; a live input
+that was lost (and could not be reopened) ends the job normally but exits with 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 
-from .errors import VbgError
+from .errors import Terminated, VbgError
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_SOURCE_LOST = 3  # the outputs are complete up to the moment the live input went away
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -131,8 +136,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes (an unknown --model, a missing value) get the same one-line form as every other error;
+    the full usage stays in --help.  Subcommand parsers are made from this class too."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"vbg: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vbg", description="Real-time virtual background with U^2-Net on OpenVINO.")
+    parser = _Parser(prog="vbg", description="Real-time virtual background with U^2-Net on OpenVINO.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("image", help="replace the background of one image")
@@ -161,18 +174,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)  # finish like Ctrl-C: outputs closed and playable
     try:
         return func(args)
     except VbgError as exc:
         print(f"vbg: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("vbg: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        stats = getattr(exc, "stats", None)  # set by the pipeline: what the outputs hold
+        if stats is not None:
+            print(f"vbg: {stats.summary()}", file=sys.stderr)
+        terminated = isinstance(exc, Terminated)
+        print("vbg: terminated" if terminated else "vbg: interrupted", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

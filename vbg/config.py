@@ -29,6 +29,7 @@ class RunConfig:
     camera_width: int | None = None
     camera_height: int | None = None
     camera_fps: float | None = None
+    reconnect: int = 3  # live inputs (camera, FIFO, URL): reopen attempts with backoff after it is lost
     # outputs (any combination)
     output: str | None = None  # video file (.mp4/.mkv/.mov/.webm)
     window: bool = False
@@ -109,7 +110,7 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
     clean = {}
     for key, value in values.items():
         if key not in hints:
-            near = [k for k in hints if k.startswith(key[:3])]
+            near = [k for k in hints if k.startswith(str(key)[:3])]  # YAML keys may be numbers or null
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise VbgError(f"{origin}: unknown key {key!r}{hint}; see configs/*.yaml for the valid keys")
         try:
@@ -120,6 +121,8 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
             raise VbgError(f"{origin}: config key {key!r} must be one of {', '.join(CHOICES[key])}, got {value!r}")
         if key in POSITIVE and value is not None and value <= 0:
             raise VbgError(f"{origin}: config key {key!r} must be positive, got {value!r}")
+        if key == "reconnect" and value < 0:
+            raise VbgError(f"{origin}: config key 'reconnect' must be 0 or more, got {value!r}")
         if key == "crf" and value is not None and not 0 <= value <= 63:
             raise VbgError(f"{origin}: config key 'crf' must be between 0 and 63, got {value!r}")
         clean[key] = value

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
 from .errors import VbgError
 from .weights import ModelSpec, file_sha256, load_checked
+
+IR_FILES = ("model.xml", "model.bin")  # checked against the sizes and hashes recorded in meta.json
 
 MEAN_RGB = (123.675, 116.28, 103.53)
 SCALE_RGB = (58.395, 57.12, 57.375)
@@ -149,12 +152,44 @@ def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize) -> ov.M
     return model
 
 
+def notice(message: str) -> None:
+    """One line on stderr for something vbg fixed by itself (not an error: the job goes on)."""
+    print(f"vbg: {message}", file=sys.stderr)
+
+
+def ir_problem(folder: Path) -> str | None:
+    """Why the cached IR in ``folder`` cannot be trusted (one phrase), or None if it is intact.
+
+    meta.json records each file's size and SHA-256 when the IR is built, so a truncated ``model.bin``, a
+    garbage ``model.xml`` or a missing file is caught before OpenVINO reads it (hashing the 4.7 MB U2NETP
+    IR takes a few milliseconds).  An entry without checksums (older vbg) counts as damaged: rebuilt once.
+    """
+    if not folder.is_dir():
+        return "missing"
+    try:
+        files = json.loads((folder / "meta.json").read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "meta.json is missing or unreadable"
+    for name in IR_FILES:
+        path = folder / name
+        expected = files.get(name) if isinstance(files, dict) else None
+        if not path.is_file():
+            return f"{name} is missing"
+        if not isinstance(expected, dict) or path.stat().st_size != expected.get("size"):
+            return f"{name} has the wrong size"
+        if file_sha256(path) != expected.get("sha256"):
+            return f"{name} does not match its checksum"
+    return None
+
+
 def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, resize: str,
              cache: Path, force: bool = False) -> Path:
     """The cached IR for these settings, converting it first if needed.  Returns the ``.xml`` path.
 
     The IR is written to a temporary directory and renamed into place, so an interrupted conversion never
-    leaves a half-written model that a later start would load.
+    leaves a half-written model that a later start would load.  A damaged entry (see ``ir_problem``) is
+    rebuilt with a one-line notice.  Conversion holds a file lock per entry: a second process converting
+    the same model waits for the first and then reuses its IR instead of racing it.
     """
     if precision not in PRECISIONS:
         raise VbgError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
@@ -164,7 +199,7 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
     root = cache / "ir"
     final = root / key.dirname
     xml = final / "model.xml"
-    if xml.is_file() and (final / "model.bin").is_file() and not force:
+    if not force and ir_problem(final) is None:
         return xml
     model = fold_preprocessing(convert_to_openvino(spec, weights, size), resize)
     root.mkdir(parents=True, exist_ok=True)

@@ -8,3 +8,8 @@ traceback; anything else is a bug and keeps its traceback.
 
 class VbgError(Exception):
     """A problem with the user's input or environment, described in one actionable line."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so a terminated job finishes its outputs the same way
+    (every stage that handles ``KeyboardInterrupt`` handles this too); the CLI then exits with 143."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -14,13 +16,32 @@ from .errors import VbgError
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
+@contextlib.contextmanager
+def _codec_messages_silenced() -> Iterator[None]:
+    """Mute what image codecs print on their own for a damaged file (OpenCV's WARN/ERROR log lines, and
+    libjpeg's "Corrupt JPEG data", written straight to file descriptor 2): vbg's one error line says it all.
+    Images are read while setting up, so briefly pointing fd 2 at /dev/null hides nothing else."""
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        cv2.utils.logging.setLogLevel(previous)
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """A still image as BGR uint8.  ``IMREAD_COLOR`` converts grey, drops alpha, scales 16-bit images down
     and applies the EXIF orientation, so phone photos come out upright."""
     p = Path(path)
     if not p.is_file():
         raise VbgError(f"image {p} does not exist: check the path")
-    image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    with _codec_messages_silenced():
+        image = cv2.imread(str(p), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise VbgError(f"cannot read image {p}: corrupt or not an image; use a JPEG, PNG, BMP, WebP or TIFF file")
     return image

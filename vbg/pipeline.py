@@ -70,6 +70,7 @@ class RunStats:
     seconds: float = 0.0
     latency: LatencyStats = field(default_factory=LatencyStats)
     sink_dropped: dict[str, int] = field(default_factory=dict)
+    source_lost: str | None = None  # a live input went away and could not be reopened (see sources.Reconnector)
 
     @property
     def output_fps(self) -> float:
@@ -89,6 +90,8 @@ class RunStats:
                 stages.append(f"{stage} {p[0]:.1f}/{p[1]:.1f}")
         if stages:
             parts.append("latency p50/p95 ms: " + ", ".join(stages))
+        if self.source_lost:
+            parts.append(f"source lost: {self.source_lost}")
         return " | ".join(parts)
 
 
@@ -162,7 +165,10 @@ class SinkWorker:
             self.on_error(exc)
             self._drain()
         finally:
-            self.sink.close()
+            try:
+                self.sink.close()  # finalising can fail too (a full disk while writing the index)
+            except BaseException as exc:  # noqa: BLE001 - reported like a write error, never a thread traceback
+                self.on_error(exc)
 
     def _drain(self) -> None:
         """Keep consuming so producers never block on a dead sink."""
@@ -194,6 +200,8 @@ class Pipeline:
         self.overlay_on = self.options.overlay
         self.paused = False
         self._stop = threading.Event()
+        self._drain = threading.Event()  # no more input: finish what was captured, then end (interrupts)
+        self._done_events: dict[str, threading.Event] = {}  # stage thread name -> finished (see _join)
         self._errors: list[BaseException] = []
         self._output_rate = RateMeter()
         self._mask_rate = RateMeter()
@@ -225,26 +233,45 @@ class Pipeline:
         for worker in self._workers:
             worker.opened.wait()
         in_flight = threading.Semaphore(requests + 2)
-        capture = threading.Thread(target=self._guard(self._capture), args=(infer_queue, in_flight),
+        capture = threading.Thread(target=self._guard(self._capture, "capture"), args=(infer_queue, in_flight),
                                    name="capture", daemon=True)
-        compose = threading.Thread(target=self._guard(self._compose), args=(in_flight,), name="compose",
+        compose = threading.Thread(target=self._guard(self._compose, "compose"), args=(in_flight,), name="compose",
                                    daemon=True)
         start = time.perf_counter()
         try:
             if not self._stop.is_set():
                 capture.start()
                 compose.start()
-            while compose.is_alive() or capture.is_alive():
-                compose.join(timeout=0.1)
-                capture.join(timeout=0.01)
-        except KeyboardInterrupt:
-            self._stop.set()
+            self._join(capture, compose)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM delivered the same way (vbg.errors.Terminated)
+            self._finish_captured(capture, compose)
             self._shutdown(capture, compose, infer_queue, start)
+            exc.stats = self.stats  # the CLI reports what was written before it exits
             raise
         self._shutdown(capture, compose, infer_queue, start)
         if self._errors:
             raise self._errors[0]
         return self.stats
+
+    def _join(self, capture: threading.Thread, compose: threading.Thread) -> None:
+        """Wait for both stage threads.  Waits on the events ``_guard`` sets, not ``Thread.join``: on Python
+        3.11 a Ctrl-C landing inside ``join`` marks a still-running thread as stopped, and the interrupt path
+        would then close the sinks while frames are still being composed."""
+        for thread in (compose, capture):
+            done = self._done_events.get(thread.name)
+            while thread.ident is not None and done is not None and not done.wait(0.1):
+                pass
+
+    def _finish_captured(self, capture: threading.Thread, compose: threading.Thread) -> None:
+        """After an interrupt: take no new input, but let every frame already captured through inference,
+        composition and the sinks, so the output ends cleanly with exactly the frames reported.  A second
+        interrupt stops at once."""
+        self._drain.set()
+        self.source.close()  # wakes a capture thread waiting for the next frame
+        try:
+            self._join(capture, compose)
+        except KeyboardInterrupt:
+            self._stop.set()
 
     def _shutdown(self, capture, compose, infer_queue, start) -> None:
         self.source.close()
@@ -253,6 +280,8 @@ class Pipeline:
                 thread.join(timeout=5)
         infer_queue.wait_all()
         for worker in self._workers:
+            if self._errors:
+                worker.sink.abandon()  # a failed job leaves no half-written output (an interrupted one does)
             worker.finish()
         for worker in self._workers:
             worker.thread.join()
@@ -260,19 +289,24 @@ class Pipeline:
                 self.stats.sink_dropped[worker.sink.name] = worker.dropped
         self.stats.seconds = time.perf_counter() - start
         self.stats.dropped += self.source.dropped + sum(w.dropped for w in self._workers)
+        self.stats.source_lost = self.source.lost
 
-    def _guard(self, target):
+    def _guard(self, target, name: str):
+        done = self._done_events[name] = threading.Event()
+
         def run(*args):
             try:
                 target(*args)
             except BaseException as exc:  # noqa: BLE001 - surfaced by run()
                 self._fail(exc)
+            finally:
+                done.set()
         return run
 
     # -- capture -----------------------------------------------------------------------------------------------
     def _capture(self, infer_queue: ov.AsyncInferQueue, in_flight: threading.Semaphore) -> None:
         seq = 0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._drain.is_set():
             frame = self.source.read()
             if frame is None:
                 break

@@ -25,6 +25,8 @@ def add_run_parser(sub) -> None:
     g.add_argument("--camera-width", type=int, metavar="PX")
     g.add_argument("--camera-height", type=int, metavar="PX")
     g.add_argument("--camera-fps", type=float, metavar="FPS")
+    g.add_argument("--reconnect", type=int, metavar="N",
+                   help="live inputs: reopen a lost camera/FIFO/URL N times with backoff, then end (default 3)")
     g = p.add_argument_group("outputs (any combination)")
     g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264), .mov/.webm (alpha)")
     g.add_argument("--window", action="store_true", help="show a window (keys: q quit, space pause, "
@@ -58,4 +60,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     stats = run(config)
     print(f"vbg: {stats.summary()}", file=sys.stderr)
-    return 0
+    from .cli import EXIT_SOURCE_LOST
+
+    return EXIT_SOURCE_LOST if stats.source_lost else 0

@@ -17,10 +17,12 @@ import cv2
 import numpy as np
 import openvino as ov
 
-from .convert import RESIZE_MODES, InputSize, build_ir
+from .convert import RESIZE_MODES, InputSize, build_ir, notice
 from .devices import check_device, default_precision, runtime_config
 from .errors import VbgError
 from .weights import DEFAULT_MODEL, cache_dir, get_spec, resolve_weights
+
+MAX_MODEL_FRAME = 2048  # longer frame sides are shrunk before inference (see Segmenter.check_frame)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,13 @@ class Segmenter:
         cache = cache_dir(config.cache_dir)
         self.weights_path = resolve_weights(self.spec, config.weights, cache)
         self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache)
-        self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
+        try:
+            self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
+        except RuntimeError as exc:  # an IR that passed its checksums but OpenVINO rejects: rebuild it once
+            notice(f"cached model {self.ir_path.parent} could not be loaded by OpenVINO; rebuilding it")
+            self.ir_path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
+                                    force=True)
+            self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
         self._request = self.compiled.create_infer_request()
         self.last_latency_ms = 0.0
 
@@ -72,10 +80,19 @@ class Segmenter:
 
     @staticmethod
     def check_frame(frame: np.ndarray) -> np.ndarray:
-        """Validate a BGR frame and add the batch axis the model expects (no copy for contiguous input)."""
+        """Validate a BGR frame and add the batch axis the model expects (no copy for contiguous input).
+
+        Frames longer than ``MAX_MODEL_FRAME`` pixels on a side (8K) are first shrunk with OpenCV's area
+        filter: the in-model resize works in f32 on the whole frame, which for 8K took minutes and 5 GB here,
+        while the matte comes out at the model's 320 px anyway."""
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             desc = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
             raise ValueError(f"expected a uint8 HxWx3 BGR frame, got {desc}")
+        height, width = frame.shape[:2]
+        if max(height, width) > MAX_MODEL_FRAME:
+            scale = MAX_MODEL_FRAME / max(height, width)
+            frame = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
+                               interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(frame)[None]
 
     def infer(self, frame: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ index and timestamps.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import re
@@ -37,6 +38,9 @@ VIDEO_OUTPUT_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm")
 
 #: Alpha-capable (codec, pixel format) per extension: what ``--transparent`` writes when no codec is given.
 ALPHA_CODECS = {".mov": ("png", "rgba"), ".webm": ("libvpx-vp9", "yuva420p"), ".mkv": ("libvpx-vp9", "yuva420p")}
+
+#: errno values that mean "no room for the output": a full disk, a quota, a file-size limit (RLIMIT_FSIZE)
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class FrameSink(ABC):
@@ -72,6 +76,9 @@ class FrameSink(ABC):
 
     def _release(self) -> None:
         """Free what ``open`` allocated (called at most once, by ``close``)."""
+
+    def abandon(self) -> None:
+        """The job failed: ``close`` must not leave a half-finished output behind (files remove theirs)."""
 
     @property
     def closed(self) -> bool:
@@ -324,6 +331,7 @@ class FileSink(FrameSink):
         self._last_pts: int | None = None
         self._video_end = 0.0  # seconds: end of the last frame written
         self._interrupted = False
+        self._failed = False  # a write failed (disk full, I/O error): the unfinished file is removed on close
 
     def _check_path(self) -> None:
         ext = self.path.suffix.lower()
@@ -334,6 +342,9 @@ class FileSink(FrameSink):
             raise VbgError(f"cannot write {self.path}: directory {self.path.parent} does not exist; create it first")
         if self.path.is_dir():
             raise VbgError(f"cannot write {self.path}: it is a directory; give a file name")
+        if not os.access(self.path.parent, os.W_OK):  # read-only filesystem (even for root) or no permission
+            raise VbgError(f"cannot write {self.path}: directory {self.path.parent} is not writable; choose "
+                           f"another output directory or fix its permissions")
 
     # -- open ------------------------------------------------------------------------------------------------
     def open(self, info: VideoInfo) -> None:
@@ -429,12 +440,29 @@ class FileSink(FrameSink):
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
         vf.pts = self._pts(frame)
         vf.time_base = self._time_base
-        self._container.mux(self._stream.encode(vf))
-        self.frames_written += 1
-        fps = info.fps if info.fps and info.fps > 0 else 30.0
-        self._video_end = float(vf.pts * self._time_base) + 1 / fps
-        if self._audio is not None:
-            self._audio.mux_until(self._container, self._video_end)
+        try:
+            self._container.mux(self._stream.encode(vf))
+            self.frames_written += 1
+            fps = info.fps if info.fps and info.fps > 0 else 30.0
+            self._video_end = float(vf.pts * self._time_base) + 1 / fps
+            if self._audio is not None:
+                self._audio.mux_until(self._container, self._video_end)
+        except OSError as exc:  # av.error.OSError too: FFmpeg's write errors carry the errno
+            raise self._write_failed(exc) from None
+
+    def abandon(self) -> None:
+        self._failed = True
+
+    def _write_failed(self, exc: OSError) -> VbgError:
+        """A write error as one line.  The file cannot be finalised (its index would not fit either), so it is
+        removed on close rather than left unplayable under the partial name."""
+        self._failed = True
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno in DISK_FULL_ERRNOS:
+            return VbgError(f"disk full writing {self.path} ({reason}): free space or choose another output; "
+                            f"the unfinished file was removed")
+        return VbgError(f"writing {self.path} failed ({reason}): check the disk and the output path; "
+                        f"the unfinished file was removed")
 
     def _pts(self, frame: Frame) -> int:
         """The source's pts (rescaled if it came in another time base), or capture time since the first
@@ -468,6 +496,9 @@ class FileSink(FrameSink):
     def _release(self) -> None:
         if self._container is None:
             return
+        if self._failed:
+            self._abort()
+            return
         error: BaseException | None = None
         try:
             self._container.mux(self._stream.encode(None))  # flush the encoder's delayed frames
@@ -489,6 +520,8 @@ class FileSink(FrameSink):
             os.replace(self.partial, self.path)
         else:
             self.partial.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise self._write_failed(error) from None
         if error is not None:
             raise error
 
@@ -721,7 +754,12 @@ class VirtualCameraSink(FrameSink):
         if self.camera is None:
             raise RuntimeError("VirtualCameraSink.write() before open()")
         image = _fit(drop_alpha(image), *self.size)
-        self.camera.send(np.ascontiguousarray(image))
+        try:
+            self.camera.send(np.ascontiguousarray(image))
+        except Exception as exc:  # noqa: BLE001 - each backend raises its own type (RuntimeError, OSError...)
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise VbgError(f"virtual camera {self.device} stopped accepting frames ({detail}): it was closed or "
+                           f"removed; restart it (or drop --vcam) and run again") from None
         self.frames_written += 1
 
     def _release(self) -> None:

@@ -24,6 +24,8 @@ and every later call, so a failure can never look like a normal end of stream.
 from __future__ import annotations
 
 import os
+import select
+import stat
 import sys
 import threading
 import time
@@ -45,8 +47,29 @@ QUEUE_FRAMES = 8  # file mode: frames decoded ahead of the consumer (memory boun
 CLOSE_TIMEOUT = 1.0  # close() waits this long for the capture thread; a stuck syscall must not hang the app
 LIVE_MAX_LAG = 1.0  # live pacing: a stall longer than this (e.g. a suspended process) restarts the schedule
 NETWORK_TIMEOUT = 10.0  # seconds to wait on a URL (open and each read) before failing
+RECONNECT_ATTEMPTS = 3  # live inputs: reopen attempts after the source is lost (0: end at once)
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # backoff between attempts, seconds; the last value is the cap
+#: FFmpeg input formats that are capture devices: their end of stream means the device went away
+DEVICE_FORMATS = ("v4l2", "video4linux2", "avfoundation", "dshow", "x11grab", "gdigrab", "kmsgrab")
 INPUT_HINT = "pass a video file / lavfi source with --input"
 _LINUX = sys.platform.startswith("linux")
+
+
+#: display-matrix rotation (degrees counter-clockwise, as PyAV's ``VideoFrame.rotation``) -> cv2.rotate code
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+ROTATE_SIDEWAYS = (90, 270)
+
+
+def upright_turn(rotation: float | None) -> int:
+    """A display rotation as 0, 90, 180 or 270 degrees counter-clockwise (nearest quarter turn)."""
+    return int(round((rotation or 0) / 90)) % 4 * 90
+
+
+def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
+    """Turn a decoded picture the way its display matrix says, as players do: vbg honours rotation metadata
+    by processing (and writing) upright frames, so the output needs no rotation flag."""
+    code = _UPRIGHT.get(upright_turn(rotation))
+    return image if code is None else cv2.rotate(image, code)
 
 
 def _one_line(text: object) -> str:
@@ -163,12 +186,81 @@ class _Pacer:
         return not self._buffer.closed
 
 
+class Reconnector:
+    """Reopens a lost live input with capped exponential backoff, a bounded number of times.
+
+    A camera that is unplugged for a moment or a pipe whose writer restarts should not end a call, but a
+    source that stays gone must not be retried forever: after ``attempts`` failures the stream ends cleanly
+    and ``lost`` says why, so the pipeline can close its outputs and report it.
+    """
+
+    def __init__(self, buffer: FrameBuffer, attempts: int = RECONNECT_ATTEMPTS,
+                 delays: tuple[float, ...] = RECONNECT_DELAYS) -> None:
+        if attempts < 0:
+            raise VbgError(f"reconnect attempts must be 0 or more, got {attempts}")
+        self.attempts, self.delays = attempts, delays
+        self.reconnections = 0  # successful reopenings
+        self._buffer = buffer
+
+    def delay(self, attempt: int) -> float:
+        return self.delays[min(attempt, len(self.delays) - 1)]
+
+    def run(self, reopen) -> tuple[bool, str]:
+        """Call ``reopen(timeout)`` up to ``attempts`` times, waiting ``delay`` before each; (reopened, last
+        error).  ``reopen`` raises VbgError (or OSError) when the input is still not there."""
+        error = "no attempt made (reconnect is 0)"
+        for attempt in range(self.attempts):
+            wait = self.delay(attempt)
+            if self._buffer.wait_closed(wait):
+                return False, "closed"
+            try:
+                reopen(wait)
+            except (VbgError, OSError) as exc:
+                error = _one_line(exc)
+                continue
+            self.reconnections += 1
+            return True, ""
+        return False, error
+
+
+def open_fifo_when_written(path: str, timeout: float) -> int | None:
+    """A blocking read descriptor on the FIFO ``path`` once a writer has sent data, or None after ``timeout``.
+
+    Opening a FIFO for reading blocks until a writer appears, which would hang a reconnect attempt forever.
+    A non-blocking descriptor polled for input waits at most ``timeout`` (on Linux a FIFO that had no writer
+    since it was opened reports nothing, not a hang-up).  The descriptor itself is returned, to be read as
+    FFmpeg's ``pipe:FD``: reopening the path would block again once a quick writer has already gone, even
+    with its data still in the pipe.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if any(event & select.POLLIN for _, event in poller.poll(timeout * 1000)):
+            os.set_blocking(fd, True)
+            return fd
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+def _is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 class FrameSource(ABC):
     """A stream of BGR frames produced on a background thread.
 
     ``read()`` blocks until a frame is available and returns None at the end of the stream or after
     ``close()``; it raises ``VbgError`` if capture failed.  ``frames_read`` counts frames returned by
     ``read()``; ``dropped`` counts frames discarded in live mode because a newer one replaced them.
+    ``lost`` is set (one line) when a live input went away and could not be reopened: the stream then
+    ends normally, so everything captured so far is still processed and saved.
     Subclasses set ``info``, then call ``_start()``; their ``_produce()`` runs on the thread and calls
     ``_emit()`` per captured frame.
     """
@@ -180,6 +272,7 @@ class FrameSource(ABC):
         self._thread: threading.Thread | None = None
         self._next_index = 0
         self.frames_read = 0
+        self.lost: str | None = None
 
     @property
     def latest_only(self) -> bool:
@@ -266,28 +359,59 @@ class AVSource(FrameSource):
     keep increasing across loops, so writers see one continuous stream.  ``pace=True`` releases frames at
     the stream's rate in wall-clock time, so a file or a generator (which otherwise runs as fast as it can)
     behaves like a camera.  ``options`` are FFmpeg options for the demuxer/protocol (e.g. ``rtsp_transport``).
+
+    A *live* input that can go away (a FIFO, a URL, a capture device) is reopened ``reconnect`` times with
+    backoff when it ends or fails (see ``Reconnector``); then the stream ends and ``lost`` says why.  Files
+    and generators are never retried: their end is the end.
     """
 
     def __init__(self, spec: str, *, format: str | None = None, loop: bool = False, latest_only: bool = False,
-                 pace: bool = False, options: dict | None = None) -> None:
+                 pace: bool = False, options: dict | None = None, reconnect: int = RECONNECT_ATTEMPTS) -> None:
         super().__init__(latest_only=latest_only)
         self.spec, self.format, self.loop, self.pace = str(spec), format, loop, pace
         self.options = {str(k): str(v) for k, v in (options or {}).items()}
+        self._reconnector = Reconnector(self._buffer, reconnect)
+        self._fifo = _is_fifo(self.spec) and self.format != "lavfi"
+        self._fifo_fd: int | None = None  # after a FIFO reconnect: the descriptor FFmpeg reads (pipe:FD)
+        self.can_reconnect = latest_only and (
+            self._fifo or ("://" in self.spec and not self.spec.startswith("file:"))
+            or self.spec.startswith("pipe:") or (self.format or "") in DEVICE_FORMATS)
         self._container = self._open()
         try:
+            self._first_pass, self._peeked = self._peek()
             self.info = self._describe(self._container)
         except BaseException:
             self._container.close()
             raise
         self._start()
 
-    def _open(self) -> av.container.InputContainer:
-        """Open the input and its first video stream, turning every failure into a one-line VbgError."""
+    def _peek(self):
+        """Decode the first frame now: it proves the input decodes, and its display matrix (phones record
+        portrait video as rotated landscape) gives the upright size.  Returns (decoder, first frame)."""
+        decoder = self._container.decode(self._container.streams.video[0])
+        try:
+            return decoder, next(decoder, None)
+        except av.FFmpegError as exc:
+            raise VbgError(f"cannot read {self.spec!r}: its first frame does not decode "
+                           f"({_one_line(exc.strerror or exc)}); the file may be truncated or corrupt") from None
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """This pass's frames: the first pass continues the constructor's decoder after the peeked frame."""
+        peeked, self._peeked = self._peeked, None
+        if peeked is not None:
+            yield peeked
+            yield from self._first_pass
+        else:
+            yield from self._container.decode(self._container.streams.video[0])
+
+    def _open(self, url: str | None = None) -> av.container.InputContainer:
+        """Open the input (or ``url`` standing in for it) and its first video stream, turning every failure
+        into a one-line VbgError."""
         spec = self.spec
         what = f"lavfi source {spec!r}" if self.format == "lavfi" else f"video {spec!r}"
         network = "://" in spec and not spec.startswith("file:")
         try:
-            container = av.open(spec, format=self.format, options=self.options,
+            container = av.open(url or spec, format=self.format, options=self.options,
                                 timeout=NETWORK_TIMEOUT if network else None)
         except FileNotFoundError:
             raise VbgError(f"cannot open {what}: no such file or directory; check the path") from None
@@ -322,6 +446,8 @@ class AVSource(FrameSource):
     def _describe(self, container: av.container.InputContainer) -> VideoInfo:
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
+        if self._peeked is not None and upright_turn(self._peeked.rotation) in ROTATE_SIDEWAYS:
+            width, height = height, width  # frames are turned upright (see upright())
         if not width or not height:
             raise VbgError(f"cannot use {self.spec!r}: FFmpeg could not determine the frame size; "
                            f"check the file or pass --input-format")
@@ -345,6 +471,35 @@ class AVSource(FrameSource):
                          frame_count=frame_count, has_audio=bool(container.streams.audio), source=self.spec,
                          live=self.latest_only)
 
+    @property
+    def reconnections(self) -> int:
+        """How many times the lost input was reopened successfully."""
+        return self._reconnector.reconnections
+
+    def _reopen(self, timeout: float) -> None:
+        """One reconnect attempt; a FIFO is only opened once a writer is there (opening would block)."""
+        if not self._fifo:
+            self._container = self._open()  # a new frame size is fitted by the sinks (see sinks._fit)
+            return
+        fd = open_fifo_when_written(self.spec, timeout)
+        if fd is None:
+            raise VbgError(f"no writer on {self.spec} within {timeout:.1f} s")
+        try:
+            self._container = self._open(f"pipe:{fd}")
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fifo_fd = fd
+
+    def _reconnect(self, reason: str) -> bool:
+        """The live input ended or failed: reopen it with backoff, or record it as lost; True if reopened."""
+        self._release()
+        reopened, error = self._reconnector.run(self._reopen)
+        if not reopened and error != "closed":
+            self.lost = (f"{self.spec} lost after {self._next_index} frames ({reason}); "
+                         f"{self._reconnector.attempts} reconnect attempts failed ({error})")
+        return reopened
+
     def _rewind(self) -> None:
         """Go back to the start for ``loop``: seek if the input allows it, else open it again."""
         try:
@@ -366,7 +521,7 @@ class AVSource(FrameSource):
             offset: int | None = None  # this pass's pts offset, fixed at its first frame
             decoded = 0
             try:
-                for vf in self._container.decode(self._container.streams.video[0]):
+                for vf in self._decode():
                     if self._buffer.closed:
                         return
                     pts = vf.pts if vf.pts is not None else (0 if last_out is None else last_out + step)
@@ -377,7 +532,7 @@ class AVSource(FrameSource):
                         out = last_out + 1  # writers need strictly increasing timestamps
                     duration = getattr(vf, "duration", None)  # PyAV >= 14
                     step = duration if duration and duration > 0 else nominal_step
-                    image = vf.to_ndarray(format="bgr24")
+                    image = upright(vf.to_ndarray(format="bgr24"), vf.rotation)
                     if pacer is not None and not pacer.wait(float(out * time_base)):
                         return
                     if not self._emit(image, out, time_base):
@@ -385,6 +540,10 @@ class AVSource(FrameSource):
                     last_out = out
                     decoded += 1
                 passes += 1
+                if self.can_reconnect and not self._buffer.closed:
+                    if self._reconnect(f"end of stream after {decoded} frames"):
+                        continue
+                    return
                 if not self.loop or self._buffer.closed:
                     return
                 if decoded == 0:
@@ -395,13 +554,22 @@ class AVSource(FrameSource):
                 self._rewind()
             except av.FFmpegError as exc:
                 reason = _one_line(exc.strerror or exc)
+                if self.can_reconnect and not self._buffer.closed:
+                    if self._reconnect(reason):
+                        continue
+                    return
                 hint = ("check the network and the stream" if "://" in self.spec
                         else "the file may be truncated or corrupt")
                 raise VbgError(f"decoding {self.spec!r} failed after {self._next_index} frames: {reason}; "
                                f"{hint}") from None
 
     def _release(self) -> None:
-        self._container.close()
+        container, self._container = self._container, None
+        if container is not None:
+            container.close()
+        fd, self._fifo_fd = self._fifo_fd, None
+        if fd is not None:
+            os.close(fd)  # FFmpeg's pipe: protocol leaves the descriptor to its owner
 
 
 def _camera_target(device: int | str) -> tuple[int | str, str | None]:
@@ -421,11 +589,26 @@ class CameraSource(FrameSource):
     """
 
     def __init__(self, device: int | str = 0, *, width: int | None = None, height: int | None = None,
-                 fps: float | None = None) -> None:
+                 fps: float | None = None, reconnect: int = RECONNECT_ATTEMPTS) -> None:
         super().__init__(latest_only=True)
         self.device = device
-        target, node = _camera_target(device)
-        label = f"camera {device}"
+        self._requested = (width, height, fps)
+        self._reconnector = Reconnector(self._buffer, reconnect)
+        cap, image = self._open_camera()
+        self._cap = cap
+        granted_fps = cap.get(cv2.CAP_PROP_FPS)
+        if not 0 < granted_fps < 1000:
+            granted_fps = fps or 30.0
+        self.info = VideoInfo(width=image.shape[1], height=image.shape[0], fps=float(granted_fps),
+                              time_base=Fraction(1, 1000), frame_count=None, has_audio=False,
+                              source=str(device), live=True)
+        self._emit(image, None, None)  # cameras have no pts: sinks time frames by captured_at
+        self._start()
+
+    def _open_camera(self) -> tuple[cv2.VideoCapture, np.ndarray]:
+        """Open the device with the requested settings and grab one frame; VbgError if it is not usable."""
+        target, node = _camera_target(self.device)
+        label = f"camera {self.device}"
         if _LINUX and node is not None and not os.path.exists(node):
             raise VbgError(f"{label} could not be opened (no {node}): check that a webcam is connected, "
                            f"or {INPUT_HINT}")
@@ -435,6 +618,7 @@ class CameraSource(FrameSource):
                 raise VbgError(f"{label} could not be opened: check that no other program is using it and that "
                                f"you may access it (video group), or {INPUT_HINT}")
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+            width, height, fps = self._requested
             for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
                                 (cv2.CAP_PROP_FPS, fps)):
                 if value:
@@ -447,25 +631,28 @@ class CameraSource(FrameSource):
         except BaseException:
             cap.release()
             raise
-        self._cap = cap
-        granted_fps = cap.get(cv2.CAP_PROP_FPS)
-        if not 0 < granted_fps < 1000:
-            granted_fps = fps or 30.0
-        self.info = VideoInfo(width=image.shape[1], height=image.shape[0], fps=float(granted_fps),
-                              time_base=Fraction(1, 1000), frame_count=None, has_audio=False,
-                              source=str(device), live=True)
-        self._emit(image, None, None)  # cameras have no pts: sinks time frames by captured_at
-        self._start()
+        return cap, image
+
+    def _reopen(self, timeout: float) -> None:
+        self._cap, image = self._open_camera()
+        self._emit(image, None, None)
 
     def _produce(self) -> None:
         failures = 0
         while not self._buffer.closed:
             ok, image = self._cap.read()
             if not ok or image is None:
-                failures += 1  # tolerate a few hiccups (USB resets), not an unplugged camera
+                failures += 1  # tolerate a few hiccups (USB resets); then reopen it (unplugged and back)
                 if failures >= 10:
-                    raise VbgError(f"camera {self.device} stopped delivering frames: check its connection, "
-                                   f"or {INPUT_HINT}")
+                    self._release()
+                    reopened, error = self._reconnector.run(self._reopen)
+                    if not reopened:
+                        if error != "closed":
+                            self.lost = (f"camera {self.device} stopped delivering frames after {self._next_index} "
+                                         f"frames; {self._reconnector.attempts} reconnect attempts failed ({error})")
+                        return
+                    failures = 0
+                    continue
                 if self._buffer.wait_closed(0.05):
                     return
                 continue
@@ -474,7 +661,9 @@ class CameraSource(FrameSource):
                 return
 
     def _release(self) -> None:
-        self._cap.release()
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
 
 
 class ImageSource(FrameSource):
@@ -512,7 +701,8 @@ def _is_camera(spec: str | int) -> bool:
 
 
 def open_source(spec: str | int | os.PathLike, *, format: str | None = None, loop: bool = False, live: bool | None = None,
-                width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:
+                width: int | None = None, height: int | None = None, fps: float | None = None,
+                reconnect: int = RECONNECT_ATTEMPTS) -> FrameSource:
     """Open ``spec`` with the right source.
 
     - an int, a digit string or ``/dev/video*`` -> ``CameraSource`` (``width``/``height``/``fps`` requested);
@@ -521,6 +711,7 @@ def open_source(spec: str | int | os.PathLike, *, format: str | None = None, loo
 
     ``live=None`` follows the input: cameras are live, everything else is read in file mode.  ``live=True``
     on a file or generator makes it behave like a camera: paced to its frame rate, newest frame only.
+    ``reconnect`` is how many times a lost live input (camera, FIFO, URL, device) is reopened.
     """
     if isinstance(spec, bool):
         raise TypeError("spec must be a str or an int camera index, not bool")
@@ -531,10 +722,11 @@ def open_source(spec: str | int | os.PathLike, *, format: str | None = None, loo
         if live is False:
             raise VbgError(f"camera {text} is always live: drop --no-live, or record a file first and pass it "
                            f"with --input")
-        return CameraSource(int(text) if text.isdigit() else text, width=width, height=height, fps=fps)
+        return CameraSource(int(text) if text.isdigit() else text, width=width, height=height, fps=fps,
+                            reconnect=reconnect)
     if text.startswith("lavfi:"):
         format, text = "lavfi", text[len("lavfi:"):]
     live = bool(live)
     if format is None and Path(text).suffix.lower() in IMAGE_EXTENSIONS and Path(text).is_file():
         return ImageSource(text, loop=loop, latest_only=live, fps=fps or 30.0)
-    return AVSource(text, format=format, loop=loop, latest_only=live, pace=live)
+    return AVSource(text, format=format, loop=loop, latest_only=live, pace=live, reconnect=reconnect)

@@ -124,7 +124,8 @@ def download_weights(spec: ModelSpec, target: Path) -> Path:
     """Download ``spec``'s checkpoint with gdown (progress bar on stderr) and move it to ``target`` once it loads.
 
     The download goes to a temporary file in the target directory, so an interrupted or corrupt download never
-    leaves a file that a later run would trust.
+    leaves a file that a later run would trust; the temporary file (and the partial file gdown keeps for
+    resuming) is removed whatever happens, Ctrl-C included.
     """
     import gdown
 
@@ -146,8 +147,10 @@ def download_weights(spec: ModelSpec, target: Path) -> Path:
             errors.append(str(exc))
         except Exception as exc:  # gdown raises requests errors, its own errors, OSError...
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
-        finally:
+        finally:  # also on Ctrl-C: no partial file may stay in the cache
             tmp.unlink(missing_ok=True)
+            for leftover in target.parent.glob(f"{tmp.name}*.part"):  # gdown's own resumable partial file
+                leftover.unlink(missing_ok=True)
     raise VbgError(
         f"could not download {spec.filename} ({'; '.join(errors)}): check the network, or download it from "
         f"https://drive.google.com/uc?id={spec.gdrive_ids[0]} and pass --weights PATH "
