@@ -201,17 +201,35 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
     xml = final / "model.xml"
     if not force and ir_problem(final) is None:
         return xml
-    model = fold_preprocessing(convert_to_openvino(spec, weights, size), resize)
+    from filelock import FileLock, Timeout
+
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
+    lock = FileLock(root / f".{key.dirname}.lock")
     try:
-        ov.save_model(model, tmp / "model.xml", compress_to_fp16=key.precision == "fp16")
-        meta = {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
-                "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        lock.acquire(timeout=0)
+    except Timeout:
+        notice(f"another vbg is converting {key.dirname}; waiting for it")
+        lock.acquire()
+    try:
+        problem = ir_problem(final)  # another process may have built it while this one waited
+        if problem is None and not force:
+            return xml
+        if problem not in (None, "missing"):
+            notice(f"cached model {final} is damaged ({problem}); rebuilding it")
+        model = fold_preprocessing(convert_to_openvino(spec, weights, size), resize)
+        tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
+        try:
+            ov.save_model(model, tmp / "model.xml", compress_to_fp16=key.precision == "fp16")
+            meta = {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
+                    "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino,
+                    "files": {name: {"size": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)}
+                              for name in IR_FILES}}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        lock.release()
     return xml
