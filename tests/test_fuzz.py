@@ -25,7 +25,9 @@ from vbg.errors import VbgError
 from vbg.imageio import read_image
 from vbg.sources import open_source
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# no example database: a test run leaves no .hypothesis/ folder in the checkout
+FAST = settings(max_examples=60, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 MAX_FRAMES_READ = 40  # a mutated file may decode for ever-longer; the property is "no crash", not "all frames"
 
 KEYS = list(RunConfig.__dataclass_fields__)
@@ -151,7 +153,7 @@ def cli_env(model_cache, weights_path):
     return {"VBG_CACHE_DIR": str(model_cache), "VBG_WEIGHTS_DIR": str(weights_path.parent)}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(FAST, max_examples=6)
 @given(media_bytes())
 def test_cli_never_shows_a_traceback_for_damaged_input(tmp_path, cli_env, sample):
     """Through the real CLI: a damaged file either processes (exit 0, an output) or is one error line."""
