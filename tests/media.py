@@ -89,3 +89,16 @@ def audio_duration(path: Path) -> float | None:
         stream = src.streams.audio[0]
         samples = sum(frame.samples for frame in src.decode(stream))
         return samples / stream.rate
+
+
+def decode_bgra(path: Path) -> list[np.ndarray]:
+    """All frames of a video with an alpha channel, as BGRA (fails if the decoded frames carry no alpha)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.codec_context.name == "vp9":  # FFmpeg's own VP9 decoder ignores the alpha layer; libvpx reads it
+            decoder = av.CodecContext.create("libvpx-vp9", "r")
+            frames = [f for packet in container.demux(stream) for f in decoder.decode(packet)]
+        else:
+            frames = list(container.decode(stream))
+        assert all(any(c.is_alpha for c in f.format.components) for f in frames), frames[0].format.name
+        return [f.to_ndarray(format="bgra") for f in frames]

@@ -8,6 +8,7 @@ import pytest
 
 from vbg.compositing import (BlurBackground, ColorBackground, Compositor, ImageBackground, NoBackground,
                              VideoBackground, blend, cover_resize, parse_color)
+from media import make_indexed_clip, read_index
 from vbg.errors import VbgError
 
 
@@ -115,3 +116,77 @@ def test_colour_composite_pixels():
 def test_no_background_at_all_is_an_error():
     with pytest.raises(VbgError, match="no background given"):
         Compositor([])
+
+
+def test_fit_modes(tmp_path):
+    """cover crops, contain letterboxes on black, stretch fills with distortion; all fitted once."""
+    wide = np.zeros((100, 400, 3), np.uint8)
+    wide[:, :] = (0, 0, 200)
+    wide[:, :20] = (200, 0, 0)  # a blue band at the left edge
+    frame = random_frame(200, 200)
+    cover = ImageBackground(wide, fit="cover").render(frame)
+    contain = ImageBackground(wide, fit="contain").render(frame)
+    stretch = ImageBackground(wide, fit="stretch").render(frame)
+    assert cover.shape == contain.shape == stretch.shape == frame.shape
+    assert np.all(cover[:, 0] == (0, 0, 200))  # band cropped away
+    assert np.all(contain[:70] == 0) and np.all(contain[130:] == 0)  # 200x50 picture centred, black bars
+    assert np.all(contain[80:120, 2] == (200, 0, 0)) and np.all(contain[80:120, 100] == (0, 0, 200))
+    assert np.all(stretch[:, 2] == (200, 0, 0)) and np.all(stretch[:, 100] == (0, 0, 200))
+    with pytest.raises(VbgError, match="unknown background fit"):
+        ImageBackground(wide, fit="zoom")
+
+
+def test_video_background_plays_at_its_own_rate(tmp_path):
+    """A 10 fps, 5-frame background under 30 fps output: each picture shows for 3 output frames, then loops."""
+    path = make_indexed_clip(tmp_path / "bg10.mp4", 5, 320, 180, fps=10)
+    background = VideoBackground(path)
+    frame = random_frame(360, 640)
+    try:
+        shown = [read_index(background.render(frame, None, 100 + k / 30)) for k in range(36)]
+    finally:
+        background.close()
+    assert shown == [(k // 3) % 5 for k in range(36)]
+
+
+def test_video_background_that_is_not_a_video_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bg.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(VbgError, match="cannot open background video"):
+        VideoBackground(bad)
+
+
+def test_blur_without_halo():
+    """A bright subject on a dark room: around the subject the plain blur glows with the subject's colour;
+    the halo-free blur keeps the room's own colour there."""
+    frame = np.full((360, 640, 3), 20, np.uint8)
+    frame[80:280, 240:400] = 240
+    alpha = np.zeros((360, 640), np.uint8)
+    alpha[80:280, 240:400] = 255
+    ring = (slice(150, 210), slice(410, 430))  # background just right of the subject
+    plain = BlurBackground(21, halo_free=False).render(frame, alpha)
+    clean = BlurBackground(21).render(frame, alpha)
+    assert plain[ring].mean() > 50  # the halo
+    assert clean[ring].mean() < 28  # the room (20), not the subject (240)
+    composite = Compositor([BlurBackground(21)]).compose(frame, alpha)
+    assert composite[ring].mean() < 28 and np.all(composite[100:260, 260:380] == 240)
+
+
+def test_blur_of_a_detailed_room_is_still_blurred_with_the_subject_out():
+    frame = random_frame()
+    alpha = np.zeros(frame.shape[:2], np.uint8)
+    alpha[100:260, 250:390] = 255
+    out = BlurBackground(21).render(frame, alpha)
+    assert out.shape == frame.shape and out[:, :200].std() < 0.3 * frame[:, :200].std()
+
+
+def test_video_background_resumes_after_a_pause(tmp_path):
+    """Shown again after a minute on another background, it continues from where it was (no decode storm)."""
+    path = make_indexed_clip(tmp_path / "bg.mp4", 5, 320, 180, fps=10)
+    background = VideoBackground(path)
+    frame = random_frame(180, 320)
+    try:
+        first = [read_index(background.render(frame, None, t)) for t in (0.0, 0.1, 0.2)]
+        later = [read_index(background.render(frame, None, t)) for t in (60.0, 60.1)]
+    finally:
+        background.close()
+    assert first == [0, 1, 2] and later == [2, 3]

@@ -26,6 +26,7 @@ import av
 import numpy as np
 import pytest
 
+from media import decode_bgra
 from media import audio_duration as audio_seconds
 from media import decode_video as read_video
 from media import indexed_frame
@@ -250,7 +251,7 @@ def test_default_codecs():
     assert default_codec_for("a.mkv", False) == ("libx264", "yuv420p")
     assert default_codec_for("a.mov", False) == ("libx264", "yuv420p")
     assert default_codec_for("a.webm", False) == ("libvpx-vp9", "yuv420p")
-    assert default_codec_for("a.MOV", True) == ("png", "rgba")
+    assert default_codec_for("a.MOV", True) == ("prores_ks", "yuva444p10le")
     assert default_codec_for("a.webm", True) == ("libvpx-vp9", "yuva420p")
 
 
@@ -264,19 +265,8 @@ def bgra_ramp(index: int, width: int = 320, height: int = 240) -> np.ndarray:
     return image
 
 
-def decode_bgra(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        if stream.codec_context.name == "vp9":  # FFmpeg's own VP9 decoder ignores the alpha layer; libvpx reads it
-            decoder = av.CodecContext.create("libvpx-vp9", "r")
-            frames = [f for packet in container.demux(stream) for f in decoder.decode(packet)]
-        else:
-            frames = list(container.decode(stream))
-        assert all(f.format.name in ("rgba", "argb", "yuva420p") for f in frames), frames[0].format.name
-        return [f.to_ndarray(format="bgra") for f in frames]
-
-
 @pytest.mark.parametrize("name, kwargs", [("alpha.mov", {"alpha": True}), ("alpha.webm", {"alpha": True}),
+                                          ("png.mov", {"alpha": True, "codec": "png"}),
                                           ("qtrle.mov", {"alpha": True, "codec": "qtrle"})])
 def test_transparency_is_kept_by_alpha_codecs(tmp_path, name, kwargs):
     out = tmp_path / name

@@ -37,6 +37,7 @@ from .errors import VbgError
 from .imageio import write_image
 from .metrics import LatencyStats, RateMeter
 from .overlay import OverlayStats, draw_overlay
+from .refine import MaskRefiner
 from .segmenter import Segmenter
 from .sinks import FrameSink
 from .sources import FrameSource
@@ -185,13 +186,16 @@ class Pipeline:
     to quit, ``stop()`` is called, or Ctrl-C; the sinks are closed (files finalised) in every case."""
 
     def __init__(self, source: FrameSource, segmenter: Segmenter, compositor: Compositor,
-                 sinks: list[FrameSink], options: PipelineOptions | None = None) -> None:
+                 sinks: list[FrameSink], options: PipelineOptions | None = None,
+                 refiner: MaskRefiner | None = None) -> None:
         if not sinks:
             raise VbgError("no output: pass -o FILE, --window, --vcam or --null")
         self.source = source
         self.segmenter = segmenter
         self.compositor = compositor
         self.sinks = sinks
+        # refinement (edges, temporal smoothing) runs in the compositor thread, on frames in display order
+        self.refiner = refiner or MaskRefiner()
         self.options = options or PipelineOptions()
         self.live = source.info.live if self.options.live is None else self.options.live
         # ordered = each frame waits for its own mask (file mode, and live --aligned)
@@ -393,7 +397,7 @@ class Pipeline:
             while expected in pending:
                 frame, mask = pending.pop(expected)
                 expected += 1
-                self._emit(frame, Segmenter.upscale(mask, frame.image.shape[:2]))
+                self._emit(frame, self._refine(frame, mask))
                 if not self.live:
                     in_flight.release()
                 if progress is not None:
@@ -402,8 +406,10 @@ class Pipeline:
                     return
 
     def _compose_live(self) -> None:
-        """Live mode: every frame that reaches us goes out with the newest mask (none until the first)."""
-        cached: tuple[int, tuple[int, int], np.ndarray] | None = None  # (mask seq, shape, upscaled mask)
+        """Live mode: every frame that reaches us goes out with the newest mask (none until the first).
+
+        The mask is refined against each frame, so its edges follow the current picture, and the temporal
+        smoother eases between successive masks instead of jumping when a new one arrives."""
         while not self._stop.is_set():
             try:
                 frame = self._frames.get(timeout=0.1)
@@ -420,14 +426,26 @@ class Pipeline:
                     newest = self._newest_mask
             if newest is None:
                 return
-            shape = frame.image.shape[:2]
-            if cached is None or cached[0] != newest[0] or cached[1] != shape:
-                cached = (newest[0], shape, Segmenter.upscale(newest[1], shape))
             # how old the picture the mask was computed from is, when it is shown: the visible lag of the cut-out
             self.stats.latency.add("mask-age", (time.perf_counter() - newest[2]) * 1000)
-            self._emit(frame, cached[2])
+            self._emit(frame, self._refine(frame, newest[1]))
             if self._done():
                 return
+
+    def _refine(self, frame: Frame, mask: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        alpha = self.refiner.refine(frame.image, mask)
+        self.stats.latency.add("refine", (time.perf_counter() - start) * 1000)
+        return alpha
+
+    def _clock(self, frame: Frame) -> float:
+        """The output time of ``frame`` in seconds (for background videos): its timestamp in files, the
+        capture time in live mode (a background video then plays in real time)."""
+        if not self.live and frame.seconds is not None:
+            return frame.seconds
+        if not self.live and self.source.info.fps:
+            return frame.index / self.source.info.fps
+        return frame.captured_at
 
     def _done(self) -> bool:
         limit = self.options.max_frames
@@ -439,7 +457,7 @@ class Pipeline:
             self._refresh_paused()
             time.sleep(1 / 30)
         start = time.perf_counter()
-        image = self.compositor.compose(frame.image, alpha)
+        image = self.compositor.compose(frame.image, alpha, self._clock(frame))
         if self.overlay_on:
             image = draw_overlay(image if image is not frame.image else image.copy(), self._overlay_stats())
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)

@@ -37,7 +37,7 @@ from .video import Frame, VideoInfo
 VIDEO_OUTPUT_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm")
 
 #: Alpha-capable (codec, pixel format) per extension: what ``--transparent`` writes when no codec is given.
-ALPHA_CODECS = {".mov": ("png", "rgba"), ".webm": ("libvpx-vp9", "yuva420p"), ".mkv": ("libvpx-vp9", "yuva420p")}
+ALPHA_CODECS = {".mov": ("prores_ks", "yuva444p10le"), ".webm": ("libvpx-vp9", "yuva420p"), ".mkv": ("libvpx-vp9", "yuva420p")}
 
 #: errno values that mean "no room for the output": a full disk, a quota, a file-size limit (RLIMIT_FSIZE)
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -142,8 +142,8 @@ class NullSink(FrameSink):
 
 def default_codec_for(path: str | Path, alpha: bool) -> tuple[str, str]:
     """(codec, pixel format) for an output file: H.264 in yuv420p (plays everywhere), VP9 for .webm (the only
-    codecs webm allows), and with ``alpha`` a codec that stores transparency: .mov -> PNG (rgba), .webm/.mkv
-    -> VP9 (yuva420p).  Raises VbgError for transparency in a container with no alpha-capable default (mp4):
+    codecs webm allows), and with ``alpha`` a codec that stores transparency: .mov -> ProRes 4444
+    (yuva444p10le, what editors expect), .webm/.mkv -> VP9 (yuva420p).  Raises VbgError for transparency in a container with no alpha-capable default (mp4):
     the user asked for transparency, so silently writing black would be wrong."""
     ext = Path(path).suffix.lower()
     if alpha:
@@ -169,10 +169,10 @@ def _encoder(codec: str) -> Any:
     try:
         encoder = av.Codec(codec, "w")
     except Exception:  # noqa: BLE001 - PyAV raises UnknownCodecError (a ValueError) or FFmpegError
-        raise VbgError(f"unknown video encoder {codec!r}: use libx264 (or png/qtrle/libvpx-vp9 for "
+        raise VbgError(f"unknown video encoder {codec!r}: use libx264 (or prores_ks/png/qtrle/libvpx-vp9 for "
                        f"transparency)") from None
     if encoder.type != "video":
-        raise VbgError(f"{codec!r} is not a video encoder: use libx264 (or png/qtrle/libvpx-vp9 for transparency)")
+        raise VbgError(f"{codec!r} is not a video encoder: use libx264 (or prores_ks/png/qtrle/libvpx-vp9 for transparency)")
     return encoder
 
 
@@ -404,6 +404,8 @@ class FileSink(FrameSink):
             options["crf"] = str(self.crf)
         if self.preset and self.codec in ("libx264", "libx265"):
             options["preset"] = self.preset
+        if self.codec == "prores_ks" and self.keeps_alpha:
+            options["profile"] = "4444"  # the ProRes profile that carries an alpha channel
         if self.codec == "libvpx-vp9":
             # constant quality (b=0 with crf), and fast enough for real time
             options.update({"deadline": "realtime", "cpu-used": "8", "row-mt": "1"})

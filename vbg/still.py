@@ -10,6 +10,7 @@ import numpy as np
 
 from .compositing import Compositor
 from .imageio import check_output_path, write_atomic
+from .refine import MaskRefiner
 from .segmenter import Segmenter
 
 
@@ -22,9 +23,12 @@ class StillResult:
     inference_ms: float
 
 
-def replace_background(image: np.ndarray, segmenter: Segmenter, compositor: Compositor) -> StillResult:
-    """Segment ``image`` (BGR uint8) and composite it onto the compositor's current background."""
-    alpha = segmenter.segment(image)
+def replace_background(image: np.ndarray, segmenter: Segmenter, compositor: Compositor,
+                       refiner: MaskRefiner | None = None) -> StillResult:
+    """Segment ``image`` (BGR uint8), refine the matte (default settings unless ``refiner`` is given) and
+    composite it onto the compositor's current background."""
+    refiner = refiner or MaskRefiner()
+    alpha = refiner.refine(image, segmenter.infer(image))
     return StillResult(alpha, compositor.compose(image, alpha), segmenter.last_latency_ms)
 
 
