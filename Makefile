@@ -44,7 +44,11 @@ demo: venv
 test: venv system-deps
 	$(BIN)/python -m pytest -q
 
+# REFERENCE: the official U2NETP maps, for the MAE columns (skipped when the folder is absent)
+REFERENCE ?= $(abspath ../shared/testdata/u2netp_reference)
 bench: venv
+	$(BIN)/vbg bench $(if $(wildcard $(REFERENCE)/images),--reference $(REFERENCE)) --out out/bench
+	$(BIN)/python benchmarks/bench_baseline.py
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 

@@ -47,7 +47,7 @@ def build_pipeline(config: RunConfig) -> Pipeline:
         live = source.info.live if config.live is None else config.live
         segmenter = Segmenter(SegmenterConfig(
             model=config.model, device=config.device, size=config.size, precision=config.precision,
-            resize=config.resize, weights=config.weights, cache_dir=config.cache_dir,
+            resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
             # live: one request at a time, each as fast as possible; files: keep every core busy
             performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT"))
     except BaseException:

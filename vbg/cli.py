@@ -37,11 +37,13 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
     g.add_argument("--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
     g.add_argument("--size", default="320", help="model input size, N or WxH, multiples of 32 (default %(default)s)")
     g.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS],
-                   help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32 (default %(default)s)")
+                   help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32; int8 = NNCF-quantised "
+                        "(default %(default)s)")
     g.add_argument("--resize", default="antialias", choices=list(RESIZE_MODES),
                    help="input resize inside the model: antialias matches the reference, fast saves time")
     g.add_argument("--weights", metavar="PATH", help="PyTorch checkpoint (default: $VBG_WEIGHTS_DIR, cache, download)")
     g.add_argument("--cache-dir", metavar="DIR", help="weights and IR cache (default: $VBG_CACHE_DIR or ~/.cache/vbg)")
+    g.add_argument("--calibration", metavar="DIR", help="int8: images/videos to calibrate on (default: the samples)")
 
 
 class _SuppressingGroup:
@@ -60,7 +62,8 @@ def segmenter_config(args: argparse.Namespace, **extra):
     from .segmenter import SegmenterConfig
 
     return SegmenterConfig(model=args.model, device=args.device, size=args.size, precision=args.precision,
-                           resize=args.resize, weights=args.weights, cache_dir=args.cache_dir, **extra)
+                           resize=args.resize, weights=args.weights, cache_dir=args.cache_dir,
+                           calibration=args.calibration, **extra)
 
 
 def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
@@ -131,7 +134,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     weights = resolve_weights(spec, args.weights, cache)
     for precision in precisions:
         start = time.perf_counter()
-        xml = build_ir(spec, weights, size, precision, args.resize, cache, force=args.force)
+        xml = build_ir(spec, weights, size, precision, args.resize, cache, force=args.force,
+                       calibration=args.calibration)
         print(f"{spec.name} {size} {precision}: {xml} ({time.perf_counter() - start:.1f} s)")
     return 0
 
@@ -165,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even if the IR is cached")
     p.set_defaults(func=cmd_convert)
 
+    from .bench_cli import add_bench_parser
+
+    add_bench_parser(sub)
     try:
         from .run_cli import add_run_parser
     except ImportError:  # the video pipeline is optional while it is being built

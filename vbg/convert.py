@@ -40,8 +40,8 @@ RESIZE_MODES = {
     "fast": ResizeAlgorithm.RESIZE_LINEAR,
 }
 #: Precisions: the IR's weight format and the runtime's compute type.  fp16 is an fp16-compressed IR; bf16 is
-#: the fp32 IR run with the CPU's bf16 inference hint.
-PRECISIONS = ("fp32", "fp16", "bf16")
+#: the fp32 IR run with the CPU's bf16 inference hint; int8 is the fp32 IR quantised by NNCF (vbg.quantize).
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
 
 @dataclass(frozen=True)
@@ -183,18 +183,23 @@ def ir_problem(folder: Path) -> str | None:
 
 
 def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, resize: str,
-             cache: Path, force: bool = False) -> Path:
+             cache: Path, force: bool = False, calibration: str | Path | None = None) -> Path:
     """The cached IR for these settings, converting it first if needed.  Returns the ``.xml`` path.
 
     The IR is written to a temporary directory and renamed into place, so an interrupted conversion never
     leaves a half-written model that a later start would load.  A damaged entry (see ``ir_problem``) is
     rebuilt with a one-line notice.  Conversion holds a file lock per entry: a second process converting
-    the same model waits for the first and then reuses its IR instead of racing it.
+    the same model waits for the first and then reuses its IR instead of racing it.  ``int8`` quantises the
+    fp32 IR on the frames of ``calibration`` (a folder; default: the bundled samples), see ``vbg.quantize``.
     """
     if precision not in PRECISIONS:
         raise VbgError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if resize not in RESIZE_MODES:
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
+    if precision == "int8":
+        from .quantize import build_int8_ir
+
+        return build_int8_ir(build_ir(spec, weights, size, "fp32", resize, cache), calibration, force)
     key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
     root = cache / "ir"
     final = root / key.dirname

@@ -67,6 +67,12 @@ def runtime_config(core: ov.Core, device: str, precision: str, performance_hint:
         if "BF16" not in caps:
             raise VbgError(f"device {device} has no bf16 support ({', '.join(caps)}): use --precision fp32 or fp16")
         config["INFERENCE_PRECISION_HINT"] = "bf16"
+    elif precision == "int8":
+        if "INT8" not in caps:
+            raise VbgError(f"device {device} has no int8 support ({', '.join(caps)}): use --precision fp32 or fp16")
+        # The layers NNCF leaves in float (the folded pre/postprocessing on the full frame, one outlier layer) run
+        # in bf16 where the CPU has it: at 256x256 on a 720p clip that is 19% more throughput for +0.003 MAE.
+        config["INFERENCE_PRECISION_HINT"] = "bf16" if "BF16" in caps else "f32"
     elif precision == "fp16" and "FP16" in caps:
         config["INFERENCE_PRECISION_HINT"] = "f16"
     else:  # fp32, or an fp16 IR on a device that computes in f32 (e.g. most CPUs)

@@ -37,6 +37,7 @@ class SegmenterConfig:
     weights: str | None = None
     cache_dir: str | None = None
     performance_hint: str = "LATENCY"
+    calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
 
 
 class Segmenter:
@@ -58,13 +59,14 @@ class Segmenter:
         compile_config = runtime_config(self.core, config.device, self.precision, config.performance_hint)
         cache = cache_dir(config.cache_dir)
         self.weights_path = resolve_weights(self.spec, config.weights, cache)
-        self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache)
+        self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
+                                      calibration=config.calibration)
         try:
             self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
         except RuntimeError as exc:  # an IR that passed its checksums but OpenVINO rejects: rebuild it once
             notice(f"cached model {self.ir_path.parent} could not be loaded by OpenVINO; rebuilding it")
             self.ir_path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
-                                    force=True)
+                                    force=True, calibration=config.calibration)
             self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
         self._request = self.compiled.create_infer_request()
         self.last_latency_ms = 0.0

@@ -1,0 +1,339 @@
+"""``vbg bench``: the same measurements for every device x precision x size x hint, side by side.
+
+Each cell builds (or reuses) the IR, then measures with one fixed number of infer requests everywhere, so a
+device is never favoured by a deeper queue:
+
+- compile time cold (an empty OpenVINO ``CACHE_DIR``) and cached (the same ``CACHE_DIR`` on a second compile).
+  Both start from vbg's IR cache; building the IR itself (torch conversion, NNCF quantisation) is reported
+  separately as ``ir_s`` when this run had to do it;
+- synchronous latency p50/p95 on one 1280x720 frame of the clip (resize is part of the model);
+- asynchronous throughput with an ``AsyncInferQueue`` of ``requests`` requests;
+- end-to-end pipeline fps on the clip: ``vbg.pipeline.Pipeline`` in file mode into a ``NullSink``;
+- mean MAE against reference maps, when a folder with ``images/`` and ``masks/`` is given.
+
+A device that is not present (or cannot run a precision) becomes a row whose status says so; the matrix goes on.
+Results are printed as a table and written as JSON, CSV and a PNG chart of throughput.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+
+from .errors import VbgError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CLIP = ROOT / "samples" / "person_720p.mp4"
+DEFAULT_BACKGROUND = ROOT / "samples" / "background_beach.jpg"
+HINTS = ("LATENCY", "THROUGHPUT")
+
+
+@dataclass
+class BenchMatrix:
+    """What to measure.  ``devices=None`` means every device OpenVINO finds here."""
+
+    devices: list[str] | None = None
+    precisions: list[str] = field(default_factory=lambda: ["fp32", "bf16", "int8"])
+    sizes: list[str] = field(default_factory=lambda: ["320"])
+    hints: list[str] = field(default_factory=lambda: ["THROUGHPUT"])
+    requests: list[int] = field(default_factory=lambda: [2])
+    resize: str = "antialias"
+    model: str = "u2net_lite"
+    weights: str | None = None
+    cache_dir: str | None = None
+    calibration: str | None = None
+    clip: str = str(DEFAULT_CLIP)
+    frames: int = 60  # pipeline frames per cell
+    runs: int = 20  # synchronous runs per cell
+    seconds: float = 3.0  # async throughput run per cell
+    reference: str | None = None  # folder with images/ and masks/
+
+    def check(self) -> None:
+        """Reject bad settings before any model is built."""
+        from .convert import PRECISIONS, RESIZE_MODES, InputSize
+
+        for p in self.precisions:
+            if p not in PRECISIONS:
+                raise VbgError(f"unknown precision {p!r}: choose from {', '.join(PRECISIONS)}")
+        for h in self.hints:
+            if h not in HINTS:
+                raise VbgError(f"unknown performance hint {h!r}: choose LATENCY or THROUGHPUT")
+        if any(r <= 0 for r in self.requests):
+            raise VbgError("--requests must be positive numbers")
+        if self.resize not in RESIZE_MODES:
+            raise VbgError(f"unknown resize mode {self.resize!r}: choose one of {', '.join(RESIZE_MODES)}")
+        for s in self.sizes:
+            InputSize.parse(s)
+        if not Path(self.clip).is_file():
+            raise VbgError(f"clip {self.clip} does not exist: pass --clip FILE")
+        if self.reference:
+            reference_pairs(self.reference)
+
+
+@dataclass
+class CellResult:
+    """One row of the results; numbers are None when the cell did not run."""
+
+    device: str
+    precision: str
+    size: str
+    hint: str
+    requests: int
+    status: str = "ok"
+    ir_s: float | None = None
+    compile_cold_s: float | None = None
+    compile_cached_s: float | None = None
+    cache: str | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    throughput_fps: float | None = None
+    pipeline_fps: float | None = None
+    mae: float | None = None
+
+
+def reference_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
+    """(image, mask) paths of a reference folder: ``images/NAME.*`` with ``masks/NAME.png``."""
+    root = Path(folder)
+    images = sorted((root / "images").glob("*")) if (root / "images").is_dir() else []
+    pairs = [(p, root / "masks" / (p.stem + ".png")) for p in images]
+    pairs = [(i, m) for i, m in pairs if m.is_file()]
+    if not pairs:
+        raise VbgError(f"reference folder {root} has no images/NAME.* with masks/NAME.png: check the path")
+    return pairs
+
+
+def reference_mae(segment, folder: str | Path) -> float:
+    """Mean absolute error (0..1) of ``segment(bgr) -> uint8 alpha at the image size`` over a reference set."""
+    import cv2
+
+    errors = []
+    for image_path, mask_path in reference_pairs(folder):
+        mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+        alpha = segment(cv2.imread(str(image_path), cv2.IMREAD_COLOR))
+        errors.append(np.abs(alpha.astype(np.float32) - mask).mean() / 255)
+    return float(np.mean(errors))
+
+
+def expand_devices(core: ov.Core, devices: list[str] | None) -> list[str]:
+    """The devices to bench: as given, or every device present (``GPU.0``/``GPU.1`` stay separate)."""
+    return list(devices) if devices else list(core.available_devices)
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+class Bench:
+    """Runs a ``BenchMatrix`` cell by cell; ``run()`` returns the rows (also kept in ``results``)."""
+
+    def __init__(self, matrix: BenchMatrix, log=print) -> None:
+        matrix.check()
+        self.matrix = matrix
+        self.log = log
+        self.core = ov.Core()
+        self.results: list[CellResult] = []
+        self._frames: list[np.ndarray] | None = None
+
+    def frames(self) -> list[np.ndarray]:
+        """The clip's decoded frames (for the latency and throughput loops), decoded once."""
+        if self._frames is None:
+            from .sources import open_source
+
+            self._frames = [f.image for f in open_source(self.matrix.clip)]
+        return self._frames
+
+    def cells(self):
+        m = self.matrix
+        for device in expand_devices(self.core, m.devices):
+            for size in m.sizes:
+                for precision in m.precisions:
+                    for hint in m.hints:
+                        for requests in m.requests:
+                            yield CellResult(device, precision, size, hint, requests)
+
+    def run(self) -> list[CellResult]:
+        for cell in self.cells():
+            self.results.append(self.run_cell(cell))
+            self.log(format_row(self.results[-1]))
+        return self.results
+
+    def segmenter(self, cell: CellResult, core: ov.Core):
+        from .segmenter import Segmenter, SegmenterConfig
+
+        m = self.matrix
+        return Segmenter(SegmenterConfig(model=m.model, device=cell.device, size=cell.size, precision=cell.precision,
+                                         resize=m.resize, weights=m.weights, cache_dir=m.cache_dir,
+                                         performance_hint=cell.hint, calibration=m.calibration), core=core)
+
+    def run_cell(self, cell: CellResult) -> CellResult:
+        from .devices import check_device
+
+        try:
+            check_device(self.core, cell.device)
+        except VbgError:
+            cell.status = "not available"
+            return cell
+        try:
+            self._measure(cell)
+        except (VbgError, RuntimeError) as exc:
+            cell.status = f"error: {str(exc).splitlines()[0][:120]}"
+        return cell
+
+    def _measure(self, cell: CellResult) -> None:
+        start = time.perf_counter()
+        self.segmenter(cell, ov.Core())  # builds the IR if this run is the first to need it
+        cell.ir_s = round(time.perf_counter() - start, 2)
+        with tempfile.TemporaryDirectory(prefix="vbg-bench-ovcache-") as ov_cache:
+            times = []
+            for _ in range(2):  # a fresh Core each time, so only the on-disk OpenVINO cache carries over
+                core = ov.Core()
+                core.set_property({"CACHE_DIR": ov_cache})
+                start = time.perf_counter()
+                segmenter = self.segmenter(cell, core)
+                times.append(time.perf_counter() - start)
+            cell.compile_cold_s, cell.compile_cached_s = times
+            cached = any(Path(ov_cache).iterdir())
+        cell.cache = "openvino CACHE_DIR" if cached else "vbg IR cache only"
+        frames = self.frames()
+        frame = frames[len(frames) // 2]
+        for _ in range(3):
+            segmenter.infer(frame)
+        latencies = []
+        for _ in range(self.matrix.runs):
+            t = time.perf_counter()
+            segmenter.infer(frame)
+            latencies.append((time.perf_counter() - t) * 1000)
+        cell.latency_p50_ms, cell.latency_p95_ms = _percentiles(latencies)
+        cell.throughput_fps = self._throughput(segmenter, cell.requests)
+        cell.pipeline_fps = self._pipeline(segmenter, cell.requests)
+        if self.matrix.reference:
+            cell.mae = reference_mae(segmenter.segment, self.matrix.reference)
+
+    def _throughput(self, segmenter, requests: int) -> float:
+        frames = self.frames()
+        queue = segmenter.infer_queue(requests)
+        for i in range(requests):
+            queue.start_async({0: segmenter.check_frame(frames[i % len(frames)])})
+        queue.wait_all()
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < self.matrix.seconds:
+            queue.start_async({0: segmenter.check_frame(frames[done % len(frames)])})
+            done += 1
+        queue.wait_all()
+        return done / (time.perf_counter() - start)
+
+    def _pipeline(self, segmenter, requests: int) -> float:
+        from .compositing import Compositor, ImageBackground
+        from .pipeline import Pipeline, PipelineOptions
+        from .sinks import NullSink
+        from .sources import open_source
+
+        source = open_source(self.matrix.clip, loop=True)
+        stats = Pipeline(source, segmenter, Compositor([ImageBackground(str(DEFAULT_BACKGROUND))]), [NullSink()],
+                         PipelineOptions(requests=requests, max_frames=self.matrix.frames, progress=False)).run()
+        return stats.frames_out / stats.seconds
+
+
+COLUMNS = [f.name for f in fields(CellResult)]
+HEADER = ("| device | precision | size | hint | req | status | compile cold s | compile cached s | sync p50 ms "
+          "| sync p95 ms | async fps | pipeline fps | MAE |")
+
+
+def _fmt(value, digits: int = 1) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def format_row(r: CellResult) -> str:
+    return (f"| {r.device} | {r.precision} | {r.size} | {r.hint} | {r.requests} | {r.status} "
+            f"| {_fmt(r.compile_cold_s, 2)} | {_fmt(r.compile_cached_s, 2)} | {_fmt(r.latency_p50_ms)} "
+            f"| {_fmt(r.latency_p95_ms)} | {_fmt(r.throughput_fps)} | {_fmt(r.pipeline_fps)} | {_fmt(r.mae, 4)} |")
+
+
+def environment() -> dict:
+    """What the numbers were measured on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    core = ov.Core()
+    try:
+        nncf = version("nncf")
+    except PackageNotFoundError:
+        nncf = None
+    return {"openvino": ov.get_version(), "nncf": nncf, "python": platform.python_version(),
+            "machine": platform.machine(), "cpu": str(core.get_property("CPU", "FULL_DEVICE_NAME")),
+            "devices": list(core.available_devices), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def write_results(results: list[CellResult], matrix: BenchMatrix, out_dir: str | Path) -> dict[str, Path]:
+    """bench.json (settings, environment, rows), bench.csv (rows) and bench.png (throughput chart)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "bench.json", "csv": out / "bench.csv", "png": out / "bench.png"}
+    settings = {k: v for k, v in asdict(matrix).items()}
+    paths["json"].write_text(json.dumps({"settings": settings, "environment": environment(),
+                                         "results": [asdict(r) for r in results]}, indent=2))
+    with open(paths["csv"], "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in results)
+    plot_throughput(results, paths["png"])
+    return paths
+
+
+def plot_throughput(results: list[CellResult], path: Path) -> None:
+    """Grouped bars: one group per device (and size/hint/requests when they vary), one bar per precision.
+
+    Async throughput is the bar; pipeline fps is the dot on it.  Devices that did not run are labelled.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def group(r: CellResult) -> str:
+        parts = [r.device]
+        if len({x.size for x in results}) > 1:
+            parts.append(r.size)
+        if len({x.hint for x in results}) > 1:
+            parts.append(r.hint.lower())
+        if len({x.requests for x in results}) > 1:
+            parts.append(f"{r.requests} req")
+        return "\n".join(parts)
+
+    groups = list(dict.fromkeys(group(r) for r in results))
+    precisions = list(dict.fromkeys(r.precision for r in results))
+    width = 0.8 / max(len(precisions), 1)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 + 1.1 * len(groups) * max(1, len(precisions)) * 0.45), 3.2),
+                           dpi=100)
+    for j, precision in enumerate(precisions):
+        xs, ys, dots = [], [], []
+        for i, g in enumerate(groups):
+            row = next((r for r in results if group(r) == g and r.precision == precision), None)
+            if row is not None and row.throughput_fps is not None:
+                xs.append(i + (j - (len(precisions) - 1) / 2) * width)
+                ys.append(row.throughput_fps)
+                dots.append(row.pipeline_fps)
+        bars = ax.bar(xs, ys, width, label=precision)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+        ax.plot(xs, dots, "k.", markersize=4)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.margins(y=0.15)
+    for i, g in enumerate(groups):
+        if all(r.status != "ok" for r in results if group(r) == g):
+            status = next(r.status for r in results if group(r) == g)
+            ax.text(i, ax.get_ylim()[1] * 0.05, status.replace(" ", "\n", 1)[:40], ha="center", va="bottom",
+                    fontsize=8, color="gray")
+    ax.set_ylabel("frames/s (bar: async, dot: pipeline)")
+    ax.set_title("vbg bench: throughput by device and precision", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
