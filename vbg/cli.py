@@ -116,6 +116,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         precisions = ["fp32", "fp16 (IR; computed in " + ("f16" if "FP16" in info.capabilities else "f32") + ")"]
         if "BF16" in info.capabilities:
             precisions.append("bf16")
+        if "INT8" in info.capabilities:
+            precisions.append("int8 (NNCF)")
         print(f"{info.name:6s} {info.full_name}")
         print(f"       capabilities: {', '.join(info.capabilities)}")
         print(f"       vbg precisions: {', '.join(precisions)}")
