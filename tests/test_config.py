@@ -54,3 +54,21 @@ def test_cli_reports_bad_config_cleanly(tmp_path):
     path.write_text("blur: 5\nbackgroud: x.png\n")
     proc = run_vbg("run", "--config", str(path), "--null")
     assert_clean_error(proc, "unknown key 'backgroud'", str(path))
+
+
+def test_refinement_keys(tmp_path):
+    """YAML's bare `off` and a [low, high] list both work for the ramp; bad values name the key."""
+    preset = tmp_path / "edges.yaml"
+    preset.write_text("ramp: off\nsmooth: 0\nfeather: 1.5\nfit: contain\n")
+    config = make_config(preset)
+    assert (config.ramp, config.smooth, config.feather, config.fit) == ("off", 0.0, 1.5, "contain")
+    assert make_config(ramp=[10, 240]).ramp == "10,240"
+    for key, value, fragment in (("ramp", "240,10", "bad mask ramp"), ("smooth", 1.5, "bad temporal"),
+                                 ("fit", "zoom", "must be one of"), ("feather", -2.0, "feather")):
+        with pytest.raises(VbgError, match=fragment) as info:
+            make_config(**{key: value})
+        assert repr(key) in str(info.value)
+
+
+def test_bad_ramp_flag_is_a_one_line_error():
+    assert_clean_error(run_vbg("run", "lavfi:testsrc2", "--null", "--ramp", "high"), "'ramp'", "bad mask ramp")

@@ -12,6 +12,7 @@ from .compositing import build_compositor
 from .config import RunConfig
 from .errors import VbgError
 from .pipeline import Pipeline, PipelineOptions, RunStats
+from .refine import MaskRefiner, RefineConfig
 from .segmenter import Segmenter, SegmenterConfig
 from .sinks import FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink
 from .sources import FrameSource, open_source
@@ -38,7 +39,9 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
 
 def build_pipeline(config: RunConfig) -> Pipeline:
     """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts)."""
-    compositor = build_compositor(config.background, config.blur, config.color, config.transparent)
+    refiner = MaskRefiner(RefineConfig.from_settings(config.refine, config.ramp, config.guided, config.feather,
+                                                     config.smooth))
+    compositor = build_compositor(config.background, config.blur, config.color, config.transparent, config.fit)
     source = open_source(config.input, format=config.input_format, loop=config.loop, live=config.live,
                          width=config.camera_width, height=config.camera_height, fps=config.camera_fps,
                          reconnect=config.reconnect)
@@ -56,7 +59,7 @@ def build_pipeline(config: RunConfig) -> Pipeline:
     options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
                               snapshot_dir=config.snapshot_dir)
-    return Pipeline(source, segmenter, compositor, sinks, options)
+    return Pipeline(source, segmenter, compositor, sinks, options, refiner)
 
 
 def run(config: RunConfig) -> RunStats:

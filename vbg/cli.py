@@ -75,7 +75,33 @@ def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, supp
     g.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
     g.add_argument("--blur", nargs="?", const=21, type=int, metavar="PX", help="blur the real background (default 21)")
     g.add_argument("--transparent", action="store_true",
-                   help="keep the matte as alpha (.png/.webp/.tiff images, .mov/.webm videos)")
+                   help="keep the matte as alpha (.png/.webp/.tiff images, .mov ProRes 4444/.webm VP9 videos)")
+    g.add_argument("--fit", choices=["cover", "contain", "stretch"], default="cover",
+                   help="how a picture fills the frame: cover crops, contain letterboxes (default %(default)s)")
+    add_refine_args(parser, suppress)
+
+
+def add_refine_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """Mask refinement options (vbg/refine.py); the defaults are the ones RunConfig documents."""
+    g = parser.add_argument_group("mask refinement")
+    if suppress:
+        g = _SuppressingGroup(g)
+    g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                   help="refine the mask: ramp, edge-aware upsampling, feather, temporal smoothing (default on)")
+    g.add_argument("--ramp", metavar="LOW,HIGH", default="8,248",
+                   help="alpha levels mapped to 0 and 255, soft in between, or off (default %(default)s)")
+    g.add_argument("--guided", action=argparse.BooleanOptionalAction, default=True,
+                   help="edge-aware upsampling guided by the frame (default on)")
+    g.add_argument("--feather", type=float, metavar="SIGMA", default=0.7,
+                   help="soften edges by a Gaussian of SIGMA pixels, 0 = off (default %(default)s)")
+    g.add_argument("--smooth", type=float, metavar="W", default=0.75,
+                   help="temporal smoothing weight where successive masks agree, 0 = off (default %(default)s)")
+
+
+def refine_config(args: argparse.Namespace):
+    from .refine import RefineConfig
+
+    return RefineConfig.from_settings(args.refine, args.ramp, args.guided, args.feather, args.smooth)
 
 
 def cmd_image(args: argparse.Namespace) -> int:
@@ -83,6 +109,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     from .imageio import read_image
     from .imageio import check_output_path, write_image
     from .segmenter import Segmenter
+    from .refine import MaskRefiner
     from .still import replace_background, save_figure
 
     # Validate every path before the (slow) model start, so bad input fails fast and writes nothing.
@@ -91,10 +118,11 @@ def cmd_image(args: argparse.Namespace) -> int:
     if args.figure_out:
         check_output_path(args.figure_out, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
     image = read_image(args.input)
-    compositor = build_compositor(args.background, args.blur, args.color, args.transparent)
+    compositor = build_compositor(args.background, args.blur, args.color, args.transparent, args.fit)
+    refiner = MaskRefiner(refine_config(args))
     segmenter = Segmenter(segmenter_config(args))
-    segmenter.segment(image)  # warm-up: the first call includes one-off allocations
-    result = replace_background(image, segmenter, compositor)
+    segmenter.infer(image)  # warm-up: the first call includes one-off allocations
+    result = replace_background(image, segmenter, compositor, refiner)
     write_image(args.output, result.result)
     if args.mask_out:
         write_image(args.mask_out, result.alpha)

@@ -57,6 +57,13 @@ class RunConfig:
     color: str | None = None
     blur: int | None = None
     transparent: bool = False
+    fit: str = "cover"  # how pictures fill the frame: cover (crop), contain (letterbox) or stretch
+    # mask refinement (see vbg/refine.py)
+    refine: bool = True  # false: the model's soft mask, bilinear upsampling, no smoothing
+    ramp: str | None = "8,248"  # alpha levels mapped to 0 and 255, soft in between; "off" keeps the raw map
+    guided: bool = True  # edge-aware upsampling guided by the frame
+    feather: float = 0.7  # edge softening, Gaussian sigma in pixels (0 = off)
+    smooth: float = 0.75  # temporal smoothing where successive masks agree, 0..<1 (0 = off)
     # display and control
     overlay: bool = True
     max_frames: int | None = None
@@ -68,6 +75,7 @@ CHOICES = {
     "precision": ("auto", "fp32", "fp16", "bf16", "int8"),
     "resize": ("antialias", "fast"),
     "model": ("u2net_lite", "u2net", "u2net_human_seg"),
+    "fit": ("cover", "contain", "stretch"),
 }
 POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "max_frames", "blur")
 
@@ -116,6 +124,8 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
             near = [k for k in hints if k.startswith(str(key)[:3])]  # YAML keys may be numbers or null
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise VbgError(f"{origin}: unknown key {key!r}{hint}; see configs/*.yaml for the valid keys")
+        if key == "ramp" and (value is False or isinstance(value, list)):  # YAML `off` / `[8, 248]`
+            value = ",".join(str(v) for v in value) if value else "off"
         try:
             value = _check_type(key, value, hints[key])
         except VbgError as exc:
@@ -126,10 +136,22 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
             raise VbgError(f"{origin}: config key {key!r} must be positive, got {value!r}")
         if key == "reconnect" and value < 0:
             raise VbgError(f"{origin}: config key 'reconnect' must be 0 or more, got {value!r}")
+        if key in ("ramp", "feather", "smooth") and value is not None:
+            _check_refinement(key, value, origin)
         if key == "crf" and value is not None and not 0 <= value <= 63:
             raise VbgError(f"{origin}: config key 'crf' must be between 0 and 63, got {value!r}")
         clean[key] = value
     return clean
+
+
+def _check_refinement(key: str, value: Any, origin: str) -> None:
+    """Refinement keys are checked by building the refinement settings they describe."""
+    from .refine import RefineConfig
+
+    try:
+        RefineConfig.from_settings(**{key: value})
+    except VbgError as exc:
+        raise VbgError(f"{origin}: config key {key!r}: {exc}") from None
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -28,14 +28,15 @@ def add_run_parser(sub) -> None:
     g.add_argument("--reconnect", type=int, metavar="N",
                    help="live inputs: reopen a lost camera/FIFO/URL N times with backoff, then end (default 3)")
     g = p.add_argument_group("outputs (any combination)")
-    g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264), .mov/.webm (alpha)")
+    g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264); with --transparent .mov (ProRes 4444) or .webm (VP9 alpha)")
     g.add_argument("--window", action="store_true", help="show a window (keys: q quit, space pause, "
                                                          "b background, m mode, o overlay, s snapshot)")
     g.add_argument("--vcam", action="store_true", help="send to a virtual camera (v4l2loopback / OBS)")
     g.add_argument("--vcam-device", metavar="DEV", help="virtual camera device, e.g. /dev/video10")
     g.add_argument("--vcam-backend", metavar="NAME", help="pyvirtualcam backend (v4l2loopback, obs, ...)")
     g.add_argument("--null", action="store_true", help="discard frames (benchmarks)")
-    g.add_argument("--codec", help="video codec (default libx264; png/qtrle/libvpx-vp9 with --transparent)")
+    g.add_argument("--codec", help="video codec (default libx264; with --transparent prores_ks (.mov), libvpx-vp9 "
+                                     "(.webm), png or qtrle)")
     g.add_argument("--crf", type=int, help="x264/vp9 quality, lower is better (default 23)")
     g.add_argument("--preset", help="x264 preset (default veryfast)")
     g = p.add_argument_group("display and control")
