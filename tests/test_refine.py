@@ -15,7 +15,7 @@ from vbg.refine import MaskRefiner, RefineConfig, TemporalSmoother, parse_ramp, 
 
 @pytest.fixture(scope="module")
 def webcam_segmenter(make_segmenter):
-    """The webcam preset's model: 320x320, bf16, plain resize."""
+    """A 320x320 bf16 model with the plain resize (masks that visibly tremble with sensor noise)."""
     return make_segmenter(precision="bf16", resize="fast")
 
 

@@ -254,6 +254,7 @@ class BlurBackground(Background):
         self.downscale = max(1, downscale)
         self.halo_free = halo_free
         self.label = f"blur {strength}"
+        self._out = np.empty(0, np.uint8)
 
     def render(self, frame: np.ndarray, alpha: np.ndarray | None = None, t: float | None = None) -> np.ndarray:
         h, w = frame.shape[:2]
@@ -270,7 +271,11 @@ class BlurBackground(Background):
             blurred = cv2.convertScaleAbs(num / den[..., None])
         else:
             blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma, sigmaY=sigma)
-        return cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR)
+        if self._out.shape != frame.shape:
+            self._out = np.empty_like(frame)
+        # into a kept buffer: the compositor blends it at once, and a fresh 2.7 MB array per frame costs page
+        # faults (see Blender)
+        return cv2.resize(blurred, (w, h), dst=self._out, interpolation=cv2.INTER_LINEAR)
 
 
 class ColorBackground(Background):
@@ -300,12 +305,32 @@ class NoBackground(Background):
         return frame
 
 
+class Blender:
+    """``fg * a + bg * (1 - a)`` with a uint8 alpha, in saturating integer OpenCV ops (error <= 1 level).
+
+    The intermediates are written into buffers kept between calls.  Fresh 2.7 MB arrays per 720p frame would
+    each cost page faults whenever the allocator has handed memory back to the system, which made the same
+    blend take 1.1 or 6-8 ms depending on what else the process had allocated.  The result is a new array
+    (sinks keep it after the call).
+    """
+
+    def __init__(self) -> None:
+        self._shape: tuple[int, ...] | None = None
+        self._a3 = self._inverse = self._front = self._back = np.empty(0, np.uint8)
+
+    def __call__(self, foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        if foreground.shape != self._shape:
+            self._shape = foreground.shape
+            self._a3, self._inverse, self._front, self._back = (np.empty_like(foreground) for _ in range(4))
+        a3 = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR, dst=self._a3)
+        front = cv2.multiply(foreground, a3, dst=self._front, scale=1 / 255)
+        back = cv2.multiply(background, cv2.bitwise_not(a3, dst=self._inverse), dst=self._back, scale=1 / 255)
+        return cv2.add(front, back)
+
+
 def blend(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``fg * a + bg * (1 - a)`` with a uint8 alpha, in saturating integer OpenCV ops (error <= 1 level)."""
-    a3 = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR)
-    front = cv2.multiply(foreground, a3, scale=1 / 255)
-    back = cv2.multiply(background, cv2.bitwise_not(a3), scale=1 / 255)
-    return cv2.add(front, back)
+    """One-off blend (see ``Blender``; the compositor keeps its own for the reused buffers)."""
+    return Blender()(foreground, background, alpha)
 
 
 class Compositor:
@@ -323,6 +348,7 @@ class Compositor:
         self.transparent = transparent
         self.index = 0
         self._mode_pool = self._extend_modes()
+        self._blend = Blender()
 
     def _extend_modes(self) -> list[Background]:
         """The backgrounds the user gave, plus one of each kind they did not, so ``m`` reaches every mode."""
@@ -363,7 +389,7 @@ class Compositor:
         background = self.current
         if isinstance(background, NoBackground):
             return frame
-        return blend(frame, background.render(frame, alpha, t), alpha)
+        return self._blend(frame, background.render(frame, alpha, t), alpha)
 
     def close(self) -> None:
         for background in self._mode_pool:
