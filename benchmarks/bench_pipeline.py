@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vbg.config import RunConfig  # noqa: E402
 from vbg.compositing import Compositor, ImageBackground  # noqa: E402
 from vbg.pipeline import Pipeline, PipelineOptions  # noqa: E402
 from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
@@ -85,9 +86,10 @@ def main() -> None:
     parser.add_argument("--clip", default=str(ROOT / "samples" / "person_720p.mp4"))
     parser.add_argument("--background", default=str(ROOT / "samples" / "background_beach.jpg"))
     parser.add_argument("--device", default="CPU")
-    parser.add_argument("--size", default="320")
-    parser.add_argument("--precision", default="auto")
-    parser.add_argument("--resize", default="fast")
+    # the model `vbg run` uses by default
+    parser.add_argument("--size", default=RunConfig.size)
+    parser.add_argument("--precision", default=RunConfig.precision)
+    parser.add_argument("--resize", default=RunConfig.resize)
     parser.add_argument("--frames", type=int, default=240, help="frames per throughput row")
     parser.add_argument("--live-seconds", type=float, default=300.0)
     parser.add_argument("--weights")
