@@ -7,18 +7,18 @@ trembles from frame to frame with sensor noise.  Pasting it with a hard threshol
 1. **ramp**: a low/high ramp on the probability map instead of a threshold: below ``low`` is background,
    above ``high`` is foreground, in between stays soft.  It removes the faint veil U^2-Net leaves on
    background clutter without hardening edges.
-2. **edge-aware upsampling**: a fast guided filter (He & Sun, 2015) built from box filters.  The linear model
-   ``alpha = a * I + b`` is fitted at low resolution against the frame's grey levels and applied at full
-   resolution, so mask edges snap to the picture's edges instead of the model grid.
-3. **feather**: a small Gaussian on the full-resolution alpha, so edges stay soft after the snap.
-4. **temporal smoothing**, motion-adaptive: each pixel moves from the previous alpha toward the new one by
-   a weight that depends on how much they disagree.  Where consecutive mattes agree (a still edge shaking
-   with noise) the previous value dominates and the flicker disappears; where they disagree (a moving arm)
-   the new value wins at once, so nothing trails.  It runs on frames in display order (the pipeline applies
-   it after reordering).
+2. **edge-aware upsampling**: a fast guided filter (He & Sun, 2015) built from box filters, fitted at the
+   mask's resolution against the frame's grey levels and applied at the working resolution, so mask edges
+   snap to the picture's edges instead of the model grid (see ``GuidedUpsampler``).
+3. **feather**: a small Gaussian, so edges stay soft after the snap.
+4. **temporal smoothing**, motion-adaptive: each pixel keeps part of its previous alpha where nothing moved
+   and takes the new value where something did, so still edges stop flickering and moving ones leave no
+   trail (see ``TemporalSmoother``).  It runs on frames in display order (the pipeline applies it after
+   reordering).
 
-Everything per frame is uint8/int16/float32 OpenCV work; ``benchmarks/bench_composite.py`` prints the cost of
-each stage (about 2-3 ms together for 720p on these machines).
+Stages 2-4 run at a working resolution of at most 640 px (half of 720p) and one bilinear resize brings the
+alpha to the frame.  Everything is uint8 or float32 OpenCV work; ``benchmarks/bench_composite.py`` prints the
+cost of each stage (about 1.7 ms together for 720p on these machines).
 """
 
 from __future__ import annotations
