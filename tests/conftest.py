@@ -6,6 +6,7 @@ normal lookup (cache, then download).  Every model test runs real OpenVINO infer
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,17 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> No
     assert len(lines) == 1 and lines[0].startswith("vbg: error:"), proc.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def modules_loaded_by_cached_start(weights_path: Path, cache: Path, modules: tuple[str, ...], **settings) -> list[str]:
+    """Start a Segmenter from an existing cache in a fresh interpreter, segment one frame, and return which of
+    ``modules`` it imported (a cached start must not pay for torch or nncf)."""
+    code = (
+        "import json, sys; from vbg.segmenter import Segmenter; import numpy as np; "
+        f"s = Segmenter(weights={str(weights_path)!r}, cache_dir={str(cache)!r}, **{settings!r}); "
+        "s.segment(np.full((240, 320, 3), 128, np.uint8)); "
+        f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])

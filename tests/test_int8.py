@@ -4,15 +4,13 @@ calibration folders and their errors."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import openvino as ov
 import pytest
 
-from conftest import REPO, SAMPLES, assert_clean_error, run_vbg
+from conftest import SAMPLES, assert_clean_error, modules_loaded_by_cached_start, run_vbg
 from test_model import mean_abs_error
 
 INT8_MAE_BOUND = 0.02  # issue 5: INT8 must stay within mean MAE 0.02 of the official maps
@@ -69,15 +67,8 @@ def test_int8_ir_is_cached_and_keyed(make_segmenter, model_cache):
 
 def test_cached_int8_start_imports_neither_nncf_nor_torch(make_segmenter, model_cache, weights_path):
     make_segmenter(precision="int8")
-    code = (
-        "import sys; from vbg.segmenter import Segmenter; import numpy as np; "
-        f"s = Segmenter(precision='int8', size=320, weights={str(weights_path)!r}, cache_dir={str(model_cache)!r}); "
-        "a = s.segment(np.full((240, 320, 3), 128, np.uint8)); "
-        "print('nncf' in sys.modules, 'torch' in sys.modules, a.shape)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[:2] == ["False", "False"], out.stdout
+    loaded = modules_loaded_by_cached_start(weights_path, model_cache, ("nncf", "torch"), precision="int8", size=320)
+    assert loaded == []
 
 
 def test_calibration_folder_gets_its_own_entry(make_segmenter, tmp_path):

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES, assert_clean_error, run_vbg
-from media import decode_video, indexed_frame, make_indexed_clip, read_index
+from media import audio_duration, decode_video, indexed_frame, make_indexed_clip, read_index
 from vbg.errors import VbgError
 
 SMALL = ("--size", "192", "--precision", "bf16", "--resize", "fast")  # the quickest model: these test plumbing
@@ -503,6 +503,7 @@ def test_signal_finishes_decoded_frames_and_reports_what_the_file_holds(tmp_path
     assert [read_index(f) for f in frames] == list(range(len(frames)))
     in_count = int(re.search(r"frames in (\d+)", err).group(1))
     assert in_count == len(frames)  # every frame taken from the decoder was finished, none thrown away
+    assert audio_duration(out) == pytest.approx(len(frames) / 30, abs=0.15)  # audio trimmed to the video
 
 
 # -- timing and orientation metadata -----------------------------------------------------------------------
