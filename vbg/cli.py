@@ -82,19 +82,21 @@ def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, supp
 
 
 def add_refine_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
-    """Mask refinement options (vbg/refine.py); the defaults are the ones RunConfig documents."""
+    """Mask refinement options (vbg/refine.py), with RunConfig's defaults (``vbg image`` has no presets)."""
+    from .config import RunConfig
+
     g = parser.add_argument_group("mask refinement")
     if suppress:
         g = _SuppressingGroup(g)
-    g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+    g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=RunConfig.refine,
                    help="refine the mask: ramp, edge-aware upsampling, feather, temporal smoothing (default on)")
-    g.add_argument("--ramp", metavar="LOW,HIGH", default="8,248",
+    g.add_argument("--ramp", metavar="LOW,HIGH", default=RunConfig.ramp,
                    help="alpha levels mapped to 0 and 255, soft in between, or off (default %(default)s)")
-    g.add_argument("--guided", action=argparse.BooleanOptionalAction, default=True,
+    g.add_argument("--guided", action=argparse.BooleanOptionalAction, default=RunConfig.guided,
                    help="edge-aware upsampling guided by the frame (default on)")
-    g.add_argument("--feather", type=float, metavar="SIGMA", default=0.7,
+    g.add_argument("--feather", type=float, metavar="SIGMA", default=RunConfig.feather,
                    help="soften edges by a Gaussian of SIGMA pixels, 0 = off (default %(default)s)")
-    g.add_argument("--smooth", type=float, metavar="W", default=0.75,
+    g.add_argument("--smooth", type=float, metavar="W", default=RunConfig.smooth,
                    help="temporal smoothing weight where successive masks agree, 0 = off (default %(default)s)")
 
 
