@@ -202,8 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     from .bench_cli import add_bench_parser
+    from .train.cli import add_train_parser
 
     add_bench_parser(sub)
+    add_train_parser(sub)
     try:
         from .run_cli import add_run_parser
     except ImportError:  # the video pipeline is optional while it is being built

@@ -12,6 +12,7 @@ IR precision, resize mode, OpenVINO version), so only the first start pays for t
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -68,6 +69,32 @@ class InputSize:
 
     def __str__(self) -> str:
         return f"{self.width}x{self.height}"
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @classmethod
+    def for_frame(cls, width: int, height: int, pixels: int) -> "InputSize":
+        """The multiple-of-32 size closest to the frame's aspect with about ``pixels`` pixels.
+
+        Why: U2NETP is fully convolutional, so a 16:9 camera frame need not be squeezed into a square; the same
+        pixel budget (the same cost) spent on the frame's own shape keeps people their real width. Among the
+        sizes within 15 % of the budget, the one whose aspect is nearest the frame's wins; 1280x720 with a
+        256x256 budget gives 352x192.
+        """
+        aspect = width / height
+        best = None
+        for w in range(32, 2049, 32):
+            for h in range(32, 2049, 32):
+                if abs(w * h / pixels - 1) > 0.15:
+                    continue
+                score = (abs(math.log(w / h / aspect)), abs(w * h - pixels))
+                if best is None or score < best[0]:
+                    best = (score, cls(w, h))
+        if best is None:
+            raise VbgError(f"no input size of about {pixels} pixels fits a {width}x{height} frame")
+        return best[1]
 
 
 def ir_precision(precision: str) -> str:

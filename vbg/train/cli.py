@@ -1,0 +1,49 @@
+"""``vbg train``: fine-tune U2NETP on image + mask folders (see ``vbg.train.trainer`` for the recipe)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from .. import weights as registry
+
+
+def add_train_parser(sub) -> None:
+    from .trainer import TrainConfig
+
+    d = {f.name: f.default for f in fields(TrainConfig) if not callable(f.default_factory)}
+    p = sub.add_parser("train", help="fine-tune U2NETP on person masks (needs torch; slow without AMX/BF16)",
+                       description="Fine-tune U2NETP from the official weights on folders of images/ and masks/.")
+    p.add_argument("--data", action="append", default=[], metavar="DIR", required=True,
+                   help="folder with images/ and masks/ (same stems; masks 0/255 PNG); repeat for several")
+    p.add_argument("--backgrounds", metavar="DIR", help="photos without people to composite the cut-outs onto")
+    p.add_argument("--out", default=d["out"], help="checkpoints, weights.pth and scores (default %(default)s)")
+    p.add_argument("--init", metavar="PTH", help="starting weights (default: the official u2netp.pth, found like "
+                                                 "--weights is)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--epochs", type=float, default=d["epochs"], help="default %(default)s")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in all")
+    p.add_argument("--minutes", type=float, help="stop after this many minutes (a checkpoint is written)")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="default %(default)s")
+    p.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate (default %(default)s)")
+    p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
+                   help="share of each folder held out for validation, chosen by file-name hash (default %(default)s)")
+    p.add_argument("--val-limit", type=int, help="score at most this many validation images per folder")
+    p.add_argument("--seed", type=int, default=d["seed"], help="default %(default)s")
+    p.add_argument("--bf16", choices=["auto", "on", "off"], default=d["bf16"],
+                   help="bf16 autocast: auto = where the CPU has AMX or AVX512-BF16 (default %(default)s)")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .trainer import TrainConfig, Trainer
+
+    init = args.init
+    if init is None and not args.resume:
+        init = str(registry.resolve_weights(registry.get_spec("u2net_lite")))
+    config = TrainConfig(data=args.data, backgrounds=args.backgrounds, out=args.out, init=init, epochs=args.epochs,
+                         max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+                         val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
+    path = Trainer(config, resume=args.resume).run()
+    print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")
+    return 0

@@ -1,0 +1,267 @@
+"""Training samples: image + mask folders, a stable validation split, and the synthesis of call-like frames.
+
+A folder is ``images/*.jpg|png`` with ``masks/<same stem>.png`` (0 = background, 255 = person). Every batch has
+one input shape, drawn from ``TRAIN_SHAPES`` (landscape, 4:3, square and portrait sizes in multiples of 32), and
+each sample is made for that shape in one of two ways:
+
+- **crop**: a window of the photo with the batch's aspect, at a random scale and position;
+- **composite**: the person, cut out by its mask, pasted onto a picture from the backgrounds folder. A person
+  whose mask touches the photo's bottom edge (a portrait) stands on the frame's bottom edge at 60-130 % of the
+  frame height, as on a call; a whole person (full body) is placed anywhere at 25-95 %, possibly cut by an edge.
+
+Pictures are shrunk with the area filter or plain bilinear (what vbg's "fast" resize does, aliasing included).
+Then the frame gets what cameras and codecs do to it: flips, brightness/contrast/white-balance and saturation
+changes, blur, sensor noise and JPEG artefacts. Inputs are normalised exactly as the OpenVINO IR does (divide
+by the image maximum, then ImageNet mean/scale), so the weights see in training what they see in vbg.
+
+Each batch is a pure function of (seed, epoch, batch index): a resumed run draws the same batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..convert import MEAN_RGB, SCALE_RGB
+from ..errors import VbgError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+#: (width, height, weight): the input shapes a batch is drawn from, about 40-70 k pixels each.
+TRAIN_SHAPES: tuple[tuple[int, int, float], ...] = (
+    (352, 192, 0.20), (320, 192, 0.10), (288, 160, 0.10),  # 16:9-like (cameras)
+    (288, 224, 0.10), (256, 192, 0.10),                    # 4:3
+    (256, 256, 0.15),                                      # square
+    (224, 288, 0.15), (192, 256, 0.10),                    # portrait photos
+)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training photo and its person mask; ``group`` is the folder name (scores are reported per group)."""
+
+    image: Path
+    mask: Path
+    group: str
+
+
+def find_pairs(folder: str | Path) -> list[Pair]:
+    """Every image in ``folder/images`` that has a mask of the same stem in ``folder/masks``."""
+    root = Path(folder)
+    images, masks = root / "images", root / "masks"
+    if not images.is_dir() or not masks.is_dir():
+        raise VbgError(f"training folder {root} needs images/ and masks/ subfolders (masks: same stem, .png)")
+    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() == ".png"}
+    pairs = [Pair(p, by_stem[p.stem], root.name) for p in sorted(images.iterdir())
+             if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in by_stem]
+    if not pairs:
+        raise VbgError(f"training folder {root} has no image with a matching mask in masks/")
+    return pairs
+
+
+def is_validation(pair: Pair, fraction: float) -> bool:
+    """Held out or not, decided by a hash of the file name: stable whatever files are added or removed."""
+    digest = hashlib.sha256(f"{pair.group}/{pair.image.stem}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def split(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
+    """(train, validation)."""
+    val = [p for p in pairs if is_validation(p, fraction)]
+    return [p for p in pairs if not is_validation(p, fraction)], val
+
+
+def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """BGR uint8 image and uint8 mask (0/255) of the same size."""
+    image = cv2.imread(str(pair.image), cv2.IMREAD_COLOR)
+    mask = cv2.imread(str(pair.mask), cv2.IMREAD_GRAYSCALE)
+    if image is None or mask is None:
+        raise VbgError(f"cannot read {pair.image if image is None else pair.mask}: remove it or replace it")
+    if mask.shape != image.shape[:2]:
+        mask = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return image, mask
+
+
+def normalise(bgr: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 BGR -> float32 3xHxW, as the IR's folded preprocessing does it."""
+    rgb = bgr[:, :, ::-1].astype(np.float32)
+    rgb *= 255.0 / max(float(rgb.max()), 1.0)
+    rgb -= np.float32(MEAN_RGB)
+    rgb /= np.float32(SCALE_RGB)
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+
+
+def load_backgrounds(folder: str | Path | None, long_side: int = 640) -> list[np.ndarray]:
+    """Background pictures, shrunk once (a 1080p JPEG decode per sample would cost more than the rest)."""
+    if folder is None:
+        return []
+    root = Path(folder)
+    files = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else []
+    if not files:
+        raise VbgError(f"backgrounds folder {root} has no images: give a folder of photos without people")
+    out = []
+    for path in files:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        scale = long_side / max(image.shape[:2])
+        if scale < 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out.append(image)
+    return out
+
+
+def aspect_window(width: int, height: int, aspect: float, scale: float, rng: np.random.Generator
+                  ) -> tuple[int, int, int, int]:
+    """A random (x, y, w, h) window of ``aspect`` inside a ``width`` x ``height`` picture, ``scale`` of the
+    largest one that fits."""
+    if width / height > aspect:
+        wh = height * scale
+        ww = wh * aspect
+    else:
+        ww = width * scale
+        wh = ww / aspect
+    ww, wh = max(int(ww), 8), max(int(wh), 8)
+    x = int(rng.integers(0, width - ww + 1))
+    y = int(rng.integers(0, height - wh + 1))
+    return x, y, ww, wh
+
+
+def downscaler(rng: np.random.Generator) -> int:
+    """Area or plain bilinear: vbg's "fast" resize is plain bilinear, whose aliasing the model should know."""
+    return cv2.INTER_AREA if rng.random() < 0.5 else cv2.INTER_LINEAR
+
+
+def crop_sample(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A window of the photo with the target aspect (±10 %, the squeeze a camera frame gets), resized."""
+    w, h = size
+    aspect = w / h * math.exp(rng.uniform(-0.1, 0.1))
+    x, y, ww, wh = aspect_window(image.shape[1], image.shape[0], aspect, rng.uniform(0.75, 1.0), rng)
+    img = cv2.resize(image[y:y + wh, x:x + ww], size, interpolation=downscaler(rng))
+    msk = cv2.resize(mask[y:y + wh, x:x + ww], size, interpolation=cv2.INTER_AREA)
+    return img, msk
+
+
+def composite_sample(image: np.ndarray, mask: np.ndarray, background: np.ndarray, size: tuple[int, int],
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The masked person pasted onto ``background`` at a random scale and position (see the module doc)."""
+    w, h = size
+    x, y, ww, wh = aspect_window(background.shape[1], background.shape[0], w / h, rng.uniform(0.5, 1.0), rng)
+    interpolation = downscaler(rng)
+    canvas = cv2.resize(background[y:y + wh, x:x + ww], size, interpolation=interpolation).astype(np.float32)
+    rows = np.flatnonzero(mask.max(axis=1) > 127)
+    cols = np.flatnonzero(mask.max(axis=0) > 127)
+    if rows.size == 0:
+        return canvas.astype(np.uint8), np.zeros((h, w), np.uint8)
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    portrait = bottom >= mask.shape[0] - 2  # cut by the photo's bottom edge: keep it on the frame's bottom edge
+    frac = rng.uniform(0.6, 1.3) if portrait else rng.uniform(0.25, 0.95)
+    scale = frac * h / (bottom - top)
+    pw, ph = max(int(image.shape[1] * scale), 1), max(int(image.shape[0] * scale), 1)
+    person = cv2.resize(image, (pw, ph), interpolation=interpolation).astype(np.float32)
+    alpha = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    # where the person's box lands: its centre anywhere across the frame (a bit outside allowed)
+    cx = float(np.clip(rng.normal(0.5, 0.2), -0.1, 1.1)) * w  # mostly central, as on calls
+    ox = int(cx - (left + right) / 2 * scale)
+    if portrait:
+        oy = h - ph + int(rng.uniform(0, 0.15) * ph)  # photo bottom at or below the frame bottom
+    else:
+        oy = int(rng.uniform(-0.1, 1.0) * (h - (bottom - top) * scale) - top * scale)
+    # paste the overlap of the scaled photo and the frame
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + pw, w), min(oy + ph, h)
+    target = np.zeros((h, w), np.float32)
+    if x1 > x0 and y1 > y0:
+        a = alpha[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        soft = cv2.GaussianBlur(a, (3, 3), 0.7)[..., None]  # no stair-stepped cut-out edge
+        region = canvas[y0:y1, x0:x1]
+        canvas[y0:y1, x0:x1] = region + (person[y0 - oy:y1 - oy, x0 - ox:x1 - ox] - region) * soft
+        target[y0:y1, x0:x1] = a
+    return np.clip(canvas, 0, 255).astype(np.uint8), (target * 255 + 0.5).astype(np.uint8)
+
+
+def camera_effects(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Exposure, white balance, saturation, blur, noise and JPEG artefacts, each with its own probability."""
+    img = image.astype(np.float32)
+    gains = rng.uniform(0.85, 1.15, 3).astype(np.float32)  # white balance
+    img = img * gains * rng.uniform(0.7, 1.3) + rng.uniform(-30, 30)  # contrast, brightness
+    if rng.random() < 0.3:  # desaturate
+        gray = img.mean(axis=2, keepdims=True)
+        img = img + (gray - img) * rng.uniform(0.2, 0.8)
+    if rng.random() < 0.25:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
+    if rng.random() < 0.3:
+        img = img + rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.4:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return out
+
+
+@dataclass(frozen=True)
+class SampleRecipe:
+    """How often each kind of sample is made."""
+
+    composite: float = 0.5  # the rest are crops of the photo itself
+    composite_reshaped: float = 0.85  # when the frame's aspect is far from the photo's (landscape from portrait)
+    flip: float = 0.5
+
+
+class BatchMaker:
+    """Builds batch ``b`` of epoch ``e`` from the training pairs: a map-style dataset of whole batches, so a
+    ``DataLoader(batch_size=None)`` worker can build them ahead of the training step."""
+
+    def __init__(self, pairs: list[Pair], backgrounds: list[np.ndarray], batch_size: int, seed: int,
+                 recipe: SampleRecipe = SampleRecipe(), shapes=TRAIN_SHAPES) -> None:
+        if not pairs:
+            raise VbgError("no training images: check the --data folders")
+        self.pairs = pairs
+        self.backgrounds = backgrounds
+        self.batch_size = batch_size
+        self.seed = seed
+        self.recipe = recipe
+        self.shapes = shapes
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return max(len(self.pairs) // self.batch_size, 1)
+
+    def order(self, epoch: int) -> np.ndarray:
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.pairs))
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(images float32 Bx3xHxW, masks float32 Bx1xHxW in 0..1) for batch ``index`` of ``self.epoch``."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        weights = np.array([s[2] for s in self.shapes])
+        w, h, _ = self.shapes[rng.choice(len(self.shapes), p=weights / weights.sum())]
+        picks = self.order(self.epoch)[index * self.batch_size:(index + 1) * self.batch_size]
+        if len(picks) < self.batch_size:  # fewer pairs than a batch (tiny runs): repeat
+            picks = np.resize(self.order(self.epoch), self.batch_size)
+        images, masks = [], []
+        for i in picks:
+            image, mask = self.sample(self.pairs[i], (w, h), rng)
+            images.append(normalise(image))
+            masks.append(mask[None].astype(np.float32) / 255.0)
+        return np.stack(images), np.stack(masks)
+
+    def sample(self, pair: Pair, size: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One augmented (BGR uint8 image, uint8 mask) at ``size``."""
+        image, mask = read_pair(pair)
+        if rng.random() < self.recipe.flip:
+            image, mask = image[:, ::-1], mask[:, ::-1]
+        far = abs(math.log(size[0] / size[1] * image.shape[0] / image.shape[1])) > 0.5
+        chance = self.recipe.composite_reshaped if far else self.recipe.composite
+        if self.backgrounds and rng.random() < chance:
+            background = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+            if rng.random() < 0.5:
+                background = background[:, ::-1]
+            image, mask = composite_sample(image, mask, background, size, rng)
+        else:
+            image, mask = crop_sample(image, mask, size, rng)
+        return camera_effects(image, rng), mask

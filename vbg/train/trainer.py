@@ -1,0 +1,313 @@
+"""The fine-tuning loop: official U2NETP weights in, person weights out, with checkpoints and a score table.
+
+The recipe follows what was measured on these machines (see README "Person model"):
+
+- start from the official ``u2netp.pth`` (same architecture and key names, so the result drops into vbg);
+- batch-norm statistics stay frozen (BN layers in eval mode; their scale and shift still learn). Small CPU
+  batches give noisy statistics, and training them at a higher learning rate collapsed the model;
+- AdamW, a short warm-up, cosine decay; the U^2-Net deep-supervision loss (binary cross-entropy on the fused
+  map and all six side outputs) plus a soft-IoU term on the fused map;
+- bf16 autocast where the CPU computes bf16 natively, fp32 otherwise; the loss itself is taken in fp32.
+
+Checkpoints (``last.pt``, and ``best.pt`` by validation score) hold model, optimiser, scheduler and position,
+written atomically, so ``--resume`` continues a run that a session's end or Ctrl-C cut short. ``weights.pth``
+beside them is the best model as a plain state_dict with the official key names: what ``--weights`` and the
+registry load.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..errors import VbgError
+from ..u2net import U2NETP
+from .data import BatchMaker, Pair, find_pairs, load_backgrounds, normalise, read_pair, split
+from .scoring import SetScore, score
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; stored in each checkpoint so that ``--resume`` can check it."""
+
+    data: list[str] = field(default_factory=list)  # folders with images/ and masks/
+    backgrounds: str | None = None
+    out: str = "out/train"
+    init: str | None = None  # the official u2netp.pth (or any U2NETP state_dict) to start from
+    epochs: float = 4.0
+    max_steps: int | None = None  # stop after this many steps in all (tiny runs, tests)
+    minutes: float | None = None  # stop (with a checkpoint) after this much wall time in this process
+    batch_size: int = 8
+    lr: float = 1e-4
+    warmup_steps: int = 50
+    weight_decay: float = 1e-2
+    iou_weight: float = 1.0
+    val_fraction: float = 0.1
+    val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
+    val_limit: int | None = None  # score at most this many validation images per folder
+    seed: int = 0
+    bf16: str = "auto"  # auto | on | off
+    workers: int = 1  # threads building batches ahead
+    checkpoint_every: int = 50  # steps
+
+
+def cpu_has_bf16() -> bool:
+    """AMX or AVX512-BF16: where bf16 autocast is fast. Elsewhere it is emulated and slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def cpu_name() -> str:
+    """The CPU model, for every report (speed differs a lot between the machines this runs on)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def load_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """A U2NETP state_dict from a plain checkpoint or from one of this trainer's checkpoints."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    return state
+
+
+def freeze_batchnorm(model: torch.nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eval()
+
+
+def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor, iou_weight: float
+                          ) -> torch.Tensor:
+    """BCE summed over the fused map and the six side outputs, plus ``iou_weight`` x soft IoU of the fused map."""
+    outs = [o.float().clamp(1e-6, 1 - 1e-6) for o in outputs]
+    loss = sum(F.binary_cross_entropy(o, target) for o in outs)
+    fused = outs[0]
+    inter = (fused * target).sum(dim=(1, 2, 3))
+    union = (fused + target - fused * target).sum(dim=(1, 2, 3))
+    return loss + iou_weight * (1 - (inter + 1) / (union + 1)).mean()
+
+
+def predict(model: torch.nn.Module, image: np.ndarray, pixels: int) -> np.ndarray:
+    """Fused person probability for a BGR photo, at model resolution (the photo's aspect, ``pixels`` pixels)."""
+    from ..convert import InputSize
+
+    size = InputSize.for_frame(image.shape[1], image.shape[0], pixels)
+    small = cv2.resize(image, (size.width, size.height), interpolation=cv2.INTER_AREA)
+    with torch.no_grad():
+        out = model(torch.from_numpy(normalise(small))[None])[0]
+    return out[0, 0].float().numpy()
+
+
+def evaluate(model: torch.nn.Module, pairs: list[Pair], pixels: int, limit: int | None = None
+             ) -> dict[str, SetScore]:
+    """Scores per folder (group) and over all, in fp32."""
+    was_training = model.training
+    model.eval()
+    groups: dict[str, list] = {}
+    for pair in pairs:
+        if limit is not None and len(groups.get(pair.group, [])) >= limit:
+            continue
+        image, mask = read_pair(pair)
+        groups.setdefault(pair.group, []).append(score(predict(model, image, pixels), mask))
+    if was_training:
+        model.train()
+        freeze_batchnorm(model)
+    result = {name: SetScore.of(s) for name, s in sorted(groups.items())}
+    return result
+
+
+def selection_score(scores: dict[str, SetScore]) -> float:
+    """What "best" means: the mean of the per-folder mIoUs, so that a small full-body set weighs as much as
+    the portraits (portrait-only gains that forget small people must not win)."""
+    return float(np.mean([s.miou for s in scores.values()]))
+
+
+def atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """One fine-tuning run: ``Trainer(config).run()``; ``resume=True`` continues from ``out/last.pt``."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False) -> None:
+        if not config.data:
+            raise VbgError("no training data: pass --data DIR (a folder with images/ and masks/) at least once")
+        self.config = config
+        self.out = Path(config.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(config.seed)
+        pairs = [p for folder in config.data for p in find_pairs(folder)]
+        self.train_pairs, self.val_pairs = split(pairs, config.val_fraction)
+        self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
+                                  config.seed)
+        self.model = U2NETP(3, 1)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.steps_per_epoch = len(self.batches)
+        self.total_steps = max(int(math.ceil(config.epochs * self.steps_per_epoch)), 1)
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_factor)
+        self.step = 0
+        self.best = -1.0
+        self.history: list[dict] = []
+        self.bf16 = {"on": True, "off": False}.get(config.bf16, cpu_has_bf16())
+        if resume:
+            self._resume()
+        else:
+            if config.init is None:
+                raise VbgError("no starting weights: pass --init u2netp.pth (the official U2NETP weights)")
+            self.model.load_state_dict(load_state(config.init), strict=True)
+
+    def lr_factor(self, step: int) -> float:
+        if step < self.config.warmup_steps:
+            return (step + 1) / self.config.warmup_steps
+        progress = (step - self.config.warmup_steps) / max(self.total_steps - self.config.warmup_steps, 1)
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    # -- checkpoints -------------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "step": self.step, "best": self.best,
+                "history": self.history, "config": asdict(self.config)}
+
+    def _resume(self) -> None:
+        path = self.out / "last.pt"
+        if not path.is_file():
+            raise VbgError(f"nothing to resume: {path} does not exist (start without --resume)")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(state["model"], strict=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.best, self.history = state["step"], state["best"], state["history"]
+
+    def save(self) -> None:
+        atomic_save(self.state(), self.out / "last.pt")
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def train_step(self, images: torch.Tensor, masks: torch.Tensor) -> float:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            outputs = self.model(images)
+        loss = deep_supervision_loss(outputs, masks, self.config.iou_weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.item()
+
+    def validate(self) -> dict[str, SetScore]:
+        scores = evaluate(self.model, self.val_pairs, self.config.val_pixels, self.config.val_limit)
+        value = selection_score(scores)
+        row = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2), "score": value,
+               "scores": {k: asdict(v) for k, v in scores.items()}}
+        self.history.append(row)
+        if value > self.best:
+            self.best = value
+            atomic_save(self.model.state_dict(), self.out / "weights.pth")
+            atomic_save(self.state(), self.out / "best.pt")
+        self.write_table()
+        return scores
+
+    def write_table(self) -> None:
+        """``scores.csv`` and ``scores.md``: one row per validation and folder."""
+        with open(self.out / "scores.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["step", "epoch", "set", "n", "miou", "under_0.8", "boundary_f", "mae"])
+            for row in self.history:
+                for name, s in row["scores"].items():
+                    w.writerow([row["step"], row["epoch"], name, s["count"], f"{s['miou']:.4f}", s["under_08"],
+                                f"{s['boundary_f']:.4f}", f"{s['mae']:.4f}"])
+        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE |", "|---|---|---|---|---|---|---|---|"]
+        for row in self.history:
+            for name, s in row["scores"].items():
+                lines.append(f"| {row['step']} | {row['epoch']} | {name} | {s['count']} | {s['miou']:.4f} | "
+                             f"{s['under_08']} | {s['boundary_f']:.4f} | {s['mae']:.4f} |")
+        (self.out / "scores.md").write_text("\n".join(lines) + "\n")
+
+    def report(self, scores: dict[str, SetScore]) -> None:
+        tqdm.write(f"step {self.step}  {'set':>14} {SetScore.HEADER}")
+        for name, s in scores.items():
+            tqdm.write(f"{'':>{len(str(self.step)) + 6}}{name:>14} {s.row()}")
+
+    def run(self) -> Path:
+        """Train until the configured epochs/steps/minutes; returns the best weights' path."""
+        torch.set_num_threads(max(os.cpu_count() or 1, 1))
+        print(f"vbg train: {len(self.train_pairs)} training / {len(self.val_pairs)} validation images, "
+              f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps, "
+              f"{'bf16 autocast' if self.bf16 else 'fp32'} on {cpu_name()}")
+        if not self.history:  # the starting point, for the table
+            self.report(self.validate())
+        started = time.monotonic()
+        self.model.train()
+        freeze_batchnorm(self.model)
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step",
+                   mininterval=1 if os.isatty(2) else 30)
+        try:
+            while self.step < self.total_steps:
+                epoch, first = divmod(self.step, self.steps_per_epoch)
+                self.batches.epoch = epoch
+                loader = prefetched(self.batches, range(first, self.steps_per_epoch), self.config.workers)
+                for images, masks in loader:
+                    loss = self.train_step(torch.as_tensor(images), torch.as_tensor(masks))
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}", refresh=False)
+                    end_of_epoch = self.step % self.steps_per_epoch == 0
+                    out_of_time = (self.config.minutes is not None
+                                   and time.monotonic() - started > self.config.minutes * 60)
+                    if self.step % self.config.checkpoint_every == 0 or end_of_epoch or out_of_time:
+                        self.save()
+                    if end_of_epoch or self.step >= self.total_steps:
+                        self.report(self.validate())
+                        self.save()
+                    if self.step >= self.total_steps or out_of_time or end_of_epoch:
+                        break
+                if out_of_time:
+                    break
+        except KeyboardInterrupt:
+            self.save()
+            raise
+        finally:
+            bar.close()
+        return self.out / "weights.pth"
+
+
+def prefetched(batches: BatchMaker, indices: range, ahead: int):
+    """Batches in order, built ``ahead`` at a time on threads while the model trains.
+
+    Threads, not DataLoader processes: forking after torch's OpenMP pool has run deadlocks, and OpenCV and
+    numpy release the GIL for the heavy parts of building a sample."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if ahead <= 0:
+        yield from (batches[i] for i in indices)
+        return
+    with ThreadPoolExecutor(ahead) as pool:
+        pending = [pool.submit(batches.__getitem__, i) for i in indices[:ahead + 1]]
+        for n in range(len(indices)):
+            yield pending[n].result()
+            pending[n] = None
+            if n + ahead + 1 < len(indices):
+                pending.append(pool.submit(batches.__getitem__, indices[n + ahead + 1]))
