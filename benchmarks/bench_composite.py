@@ -71,7 +71,7 @@ def accuracy_table(reference: Path) -> None:
     print(f"\n| model | MAE bilinear | MAE refined (default) |\n|---|---:|---:|")
     for size, precision, resize in (("192", "int8", "fast"), ("256", "int8", "fast"), ("320", "bf16", "fast"),
                                     ("320", "fp32", "antialias")):
-        segmenter = Segmenter(size=size, precision=precision, resize=resize)
+        segmenter = Segmenter(model="u2net_lite", size=size, precision=precision, resize=resize)
         errors = {"off": [], "on": []}
         for image, official in pairs:
             mask = segmenter.infer(image)

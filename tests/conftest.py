@@ -44,6 +44,7 @@ def make_segmenter(weights_path, model_cache):
     made: dict = {}
 
     def factory(**settings):
+        settings.setdefault("model", "u2net_lite")  # the official weights: what the reference maps were made with
         key = tuple(sorted(settings.items()))
         if key not in made:
             made[key] = Segmenter(weights=str(weights_path), cache_dir=str(model_cache), **settings)
@@ -70,6 +71,7 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> No
 
 
 def modules_loaded_by_cached_start(weights_path: Path, cache: Path, modules: tuple[str, ...], **settings) -> list[str]:
+    settings.setdefault("model", "u2net_lite")
     """Start a Segmenter from an existing cache in a fresh interpreter, segment one frame, and return which of
     ``modules`` it imported (a cached start must not pay for torch or nncf)."""
     code = (

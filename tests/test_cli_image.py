@@ -29,7 +29,8 @@ def background(tmp_path):
 def test_image_background_mask_and_figure(tmp_path, env, background):
     out, mask, fig = tmp_path / "out.png", tmp_path / "mask.png", tmp_path / "fig.png"
     proc = run_vbg("image", str(GIRL), "-o", str(out), "--background", str(background),
-                   "--mask-out", str(mask), "--figure-out", str(fig), "--precision", "fp32", env=env)
+                   "--mask-out", str(mask), "--figure-out", str(fig), "--precision", "fp32", "--size", "320",
+                   "--model", "u2net_lite", env=env)  # the official weights, as the reference maps
     assert proc.returncode == 0, proc.stderr
     assert "inference" in proc.stdout and " ms" in proc.stdout
     image, result = cv2.imread(str(GIRL)), cv2.imread(str(out))
@@ -60,7 +61,8 @@ def test_image_color_and_blur(tmp_path, env, flag):
 
 def test_image_transparent_png(tmp_path, env):
     out = tmp_path / "cutout.png"
-    proc = run_vbg("image", str(GIRL), "-o", str(out), "--transparent", env=env)
+    proc = run_vbg("image", str(GIRL), "-o", str(out), "--transparent", "--model", "u2net_lite", "--size", "320",
+                   env=env)
     assert proc.returncode == 0, proc.stderr
     rgba = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert rgba.shape[2] == 4
@@ -75,7 +77,6 @@ def test_image_transparent_png(tmp_path, env):
         (["{readme}", "-o", "{tmp}/o.png", "--blur"], ["cannot read image", "not an image"]),
         (["{girl}", "-o", "{tmp}/o.xyz", "--blur"], ["unknown extension .xyz"]),
         (["{girl}", "-o", "{tmp}/nodir/o.png", "--blur"], ["does not exist; create it first"]),
-        (["{girl}", "-o", "{tmp}/o.png"], ["no background given"]),
         (["{girl}", "-o", "{tmp}/o.png", "--color", "purple-ish"], ["bad colour"]),
         (["{girl}", "-o", "{tmp}/o.png", "--background", "{tmp}/nobg.png"], ["nobg.png does not exist"]),
         (["{girl}", "-o", "{tmp}/o.png", "--blur", "--size", "100"], ["bad input size"]),
@@ -92,6 +93,33 @@ def test_image_bad_input(tmp_path, env, args, fragments):
     assert_clean_error(proc, *fragments)
     assert proc.returncode == 2
     assert not list(tmp_path.glob("o.*")) and not list(tmp_path.glob(".*partial"))
+
+
+def test_no_background_option_blurs_with_a_notice(tmp_path, env):
+    out, mask = tmp_path / "out.png", tmp_path / "m.png"
+    proc = run_vbg("image", str(GIRL), "-o", str(out), "--mask-out", str(mask), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if "no background given: blurring" in line]
+    result, image = cv2.imread(str(out)), cv2.imread(str(GIRL))
+    alpha = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
+    lap = lambda im: np.abs(cv2.Laplacian(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), cv2.CV_32F))[alpha == 0].mean()
+    assert lap(result) < 0.5 * lap(image)  # the background really is blurred
+
+
+@pytest.mark.parametrize("flag", ["-o", "--mask-out", "--figure-out"])
+def test_image_never_writes_over_its_input(tmp_path, env, flag):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(GIRL.read_bytes())
+    args = ["image", str(photo), "--blur", flag, str(tmp_path / "." / "photo.png")]
+    if flag != "-o":
+        args += ["-o", str(tmp_path / "o.png")]
+    assert_clean_error(run_vbg(*args, env=env), "is the input image", "choose another name")
+    assert photo.read_bytes() == GIRL.read_bytes()
+
+
+def test_version():
+    proc = run_vbg("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("vbg 0.")
 
 
 def test_truncated_weights_cli(tmp_path, env, weights_path):

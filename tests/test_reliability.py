@@ -325,10 +325,12 @@ def test_damaged_cached_ir_is_rebuilt_with_a_notice(tmp_path, ir_cache, weights_
     (folder,) = (cache / "ir").glob("u2net_lite-96x96-*")
     damage(folder)
     frame = cv2.imread(str(SAMPLES / "person.jpg"))
-    seg = Segmenter(weights=str(weights_path), cache_dir=str(cache), size=96, precision="fp32", resize="fast")
+    seg = Segmenter(model="u2net_lite", weights=str(weights_path), cache_dir=str(cache), size=96, precision="fp32",
+                    resize="fast")
     notices = [line for line in capfd.readouterr().err.splitlines() if line.startswith("vbg:")]
     assert len(notices) == 1 and reason in notices[0] and "rebuilding it" in notices[0], notices
-    reference = Segmenter(weights=str(weights_path), cache_dir=str(ir_cache), size=96, precision="fp32",
+    reference = Segmenter(model="u2net_lite", weights=str(weights_path), cache_dir=str(ir_cache), size=96,
+                          precision="fp32",
                           resize="fast")
     assert np.array_equal(seg.infer(frame), reference.infer(frame))  # the rebuilt model is the same model
     from vbg.convert import ir_problem
@@ -337,7 +339,7 @@ def test_damaged_cached_ir_is_rebuilt_with_a_notice(tmp_path, ir_cache, weights_
 
 
 def _convert_cmd(cache: Path, weights: Path) -> list[str]:
-    return [sys.executable, "-m", "vbg", "convert", "--size", "96", "--precision", "fp32", "--resize", "fast",
+    return [sys.executable, "-m", "vbg", "convert", "--model", "u2net_lite", "--size", "96", "--precision", "fp32", "--resize", "fast",
             "--cache-dir", str(cache), "--weights", str(weights)]
 
 

@@ -92,9 +92,10 @@ def test_window_keys_change_mode_and_overlay(display, model_cache, tmp_path):
     try:
         window = wait_for_window(display)
         before = wait_for_blue(display, tmp_path / "a.png")
-        for key in ("o", "m"):  # overlay off; next mode after the colour: blur of the real background
-            subprocess.run(["xdotool", "key", "--window", window, key], env=env)
-            time.sleep(0.5)  # OpenCV keeps one key per drawn frame: don't send faster than frames
+        subprocess.run(["xdotool", "key", "--window", window, "o"], env=env)  # overlay off
+        time.sleep(1.5)
+        no_hud = screenshot(display, tmp_path / "o.png")[:360, :640]
+        subprocess.run(["xdotool", "key", "--window", window, "m"], env=env)  # next mode: blur of the real room
         time.sleep(1.5)
         after = screenshot(display, tmp_path / "b.png")[:360, :640]
         subprocess.run(["xdotool", "key", "--window", window, "Escape"], env=env)
@@ -104,4 +105,6 @@ def test_window_keys_change_mode_and_overlay(display, model_cache, tmp_path):
     is_blue = blue_fraction
     assert is_blue(before) > 0.3 and is_blue(after) < 0.4 * is_blue(before)  # the blue fill is gone
     assert (before[:40, :200] > 200).all(axis=2).mean() > 0.02  # overlay text present before 'o'
+    dark = lambda image: float((image[:40, :200] < 60).all(axis=2).mean())  # the HUD's dark panel
+    assert dark(before) > 0.3 and dark(no_hud) < 0.3 * dark(before)  # and gone after it
     assert proc.returncode == 0

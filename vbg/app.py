@@ -51,6 +51,7 @@ def build_pipeline(config: RunConfig) -> Pipeline:
         segmenter = Segmenter(SegmenterConfig(
             model=config.model, device=config.device, size=config.size, precision=config.precision,
             resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
+            frame=source.info.size,
             # live: one request at a time, each as fast as possible; files: keep every core busy
             performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT"))
     except BaseException:

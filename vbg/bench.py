@@ -59,7 +59,7 @@ class BenchMatrix:
 
     def check(self) -> None:
         """Reject bad settings before any model is built."""
-        from .convert import PRECISIONS, RESIZE_MODES, InputSize
+        from .convert import PRECISIONS, RESIZE_MODES, resolve_size
 
         for p in self.precisions:
             if p not in PRECISIONS:
@@ -72,7 +72,7 @@ class BenchMatrix:
         if self.resize not in RESIZE_MODES:
             raise VbgError(f"unknown resize mode {self.resize!r}: choose one of {', '.join(RESIZE_MODES)}")
         for s in self.sizes:
-            InputSize.parse(s)
+            resolve_size(s)
         if not Path(self.clip).is_file():
             raise VbgError(f"clip {self.clip} does not exist: pass --clip FILE")
         if self.reference:

@@ -22,6 +22,9 @@ def _ints(text: str) -> list[int]:
 
 
 def add_bench_parser(sub) -> None:
+    from .bench import BenchMatrix
+    from .weights import MODELS
+
     p = sub.add_parser(
         "bench", help="compare devices, precisions, input sizes and hints on this machine",
         description="Measure every combination of --devices x --precisions x --sizes x --hints x --requests: "
@@ -39,7 +42,8 @@ def add_bench_parser(sub) -> None:
     p.add_argument("--requests", type=_ints, default=[2], metavar="LIST",
                    help="infer requests, the same on every device (default 2)")
     p.add_argument("--resize", default="antialias", choices=["antialias", "fast"])
-    p.add_argument("--model", default="u2net_lite", choices=["u2net_lite", "u2net", "u2net_human_seg"])
+    p.add_argument("--model", default=BenchMatrix.model, choices=list(MODELS),
+                   help="default %(default)s: the official weights, which the --reference maps were made with")
     p.add_argument("--weights", metavar="PATH")
     p.add_argument("--cache-dir", metavar="DIR")
     p.add_argument("--calibration", metavar="DIR", help="int8 calibration images/videos (default: the samples)")

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .errors import Terminated, VbgError
 
@@ -35,7 +36,9 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
         g = _SuppressingGroup(g)
     g.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS), help="segmentation model (default %(default)s)")
     g.add_argument("--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
-    g.add_argument("--size", default="320", help="model input size, N or WxH, multiples of 32 (default %(default)s)")
+    g.add_argument("--size", default="auto",
+                   help="model input size: auto (the frame's aspect at about 256x256 pixels), auto:N (at NxN), "
+                        "N or WxH in multiples of 32 (default %(default)s)")
     g.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS],
                    help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32; int8 = NNCF-quantised "
                         "(default %(default)s)")
@@ -54,7 +57,7 @@ class _SuppressingGroup:
 
     def add_argument(self, *names, **kwargs):
         kwargs["default"] = argparse.SUPPRESS
-        kwargs["help"] = kwargs.get("help", "").replace(" (default %(default)s)", "").replace(" (default 21)", "")
+        kwargs["help"] = kwargs.get("help", "").replace(" (default %(default)s)", "")
         return self.group.add_argument(*names, **kwargs)
 
 
@@ -67,13 +70,17 @@ def segmenter_config(args: argparse.Namespace, **extra):
 
 
 def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
+    from .compositing import DEFAULT_BLUR
+
     g = parser.add_argument_group("background (several: the first is used, the b and m keys cycle them)")
     if suppress:
         g = _SuppressingGroup(g)
     kind = "IMAGE or VIDEO" if allow_video else "IMAGE"
     g.add_argument("--background", "-b", action="append", default=[], metavar=kind, help=f"replacement {kind.lower()}")
     g.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
-    g.add_argument("--blur", nargs="?", const=21, type=int, metavar="PX", help="blur the real background (default 21)")
+    g.add_argument("--blur", nargs="?", const=DEFAULT_BLUR, type=int, metavar="PX",
+                   help=f"blur the real background (default {DEFAULT_BLUR} px; also what happens with no background "
+                        f"option at all)")
     g.add_argument("--transparent", action="store_true",
                    help="keep the matte as alpha (.png/.webp/.tiff images, .mov ProRes 4444/.webm VP9 videos)")
     g.add_argument("--fit", choices=["cover", "contain", "stretch"], default="cover",
@@ -119,10 +126,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         check_output_path(path)
     if args.figure_out:
         check_output_path(args.figure_out, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
+    for path in filter(None, (args.output, args.mask_out, args.figure_out)):
+        if Path(path).resolve() == Path(args.input).resolve():
+            raise VbgError(f"output {path} is the input image: choose another name (the input is never overwritten)")
     image = read_image(args.input)
     compositor = build_compositor(args.background, args.blur, args.color, args.transparent, args.fit)
     refiner = MaskRefiner(refine_config(args))
-    segmenter = Segmenter(segmenter_config(args))
+    segmenter = Segmenter(segmenter_config(args, frame=(image.shape[1], image.shape[0])))
     segmenter.infer(image)  # warm-up: the first call includes one-off allocations
     result = replace_background(image, segmenter, compositor, refiner)
     write_image(args.output, result.result)
@@ -156,11 +166,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .convert import InputSize, build_ir
+    from .convert import build_ir, resolve_size
     from .weights import cache_dir, get_spec, resolve_weights
 
     spec = get_spec(args.model)
-    size = InputSize.parse(args.size)
+    size = resolve_size(args.size)
     cache = cache_dir(args.cache_dir)
     precisions = ["fp32", "fp16"] if args.precision == "auto" else [args.precision]
     weights = resolve_weights(spec, args.weights, cache)
@@ -182,6 +192,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vbg", description="Real-time virtual background with U^2-Net on OpenVINO.")
+    parser.add_argument("--version", action="version", version=f"vbg {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("image", help="replace the background of one image")
@@ -213,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_run_parser(sub)
     return parser
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vbg")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _terminate(signum, frame) -> None:

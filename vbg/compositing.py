@@ -399,9 +399,21 @@ class Compositor:
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif")
 
 
+DEFAULT_BLUR = 21  # px, --blur without a value and the background when none is given
+
+
 def build_compositor(pictures: list[str], blur: int | None = None, color: str | None = None,
                      transparent: bool = False, fit: str = "cover") -> Compositor:
-    """A compositor with the user's backgrounds in order: pictures (videos by extension), blur, colour."""
+    """A compositor with the user's backgrounds in order: pictures (videos by extension), blur, colour.
+
+    With none of them (and no transparency) the real background is blurred, as video-call apps do by default,
+    and a notice says so."""
+    if not pictures and blur is None and not color and not transparent:
+        from .convert import notice
+
+        notice(f"no background given: blurring the real one ({DEFAULT_BLUR} px); "
+               f"choose with --background, --color, --blur PX or --transparent")
+        blur = DEFAULT_BLUR
     backgrounds: list[Background] = [VideoBackground(p, fit) if p.lower().endswith(VIDEO_EXTENSIONS)
                                      else ImageBackground(p, fit) for p in pictures]
     if blur is not None:

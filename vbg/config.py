@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import VbgError
+from .weights import DEFAULT_MODEL, MODELS
 
 
 @dataclass
@@ -41,11 +42,11 @@ class RunConfig:
     crf: int | None = 23
     preset: str | None = "veryfast"
     # model
-    model: str = "u2net_lite"
+    model: str = DEFAULT_MODEL
     device: str = "CPU"
-    # The default preset is the fastest setting that keeps mean MAE <= 0.02 against the official maps (0.018):
-    # INT8 at 256x256 with the plain resize, about 5x the seed notebook's frames/s (README "Benchmarks").
-    size: str = "256"
+    # The person model at the frame's aspect, about 256x256 pixels (352x192 for 720p), INT8, plain resize:
+    # README "Person model" has the accuracy and speed tables this was chosen from.
+    size: str = "auto"
     precision: str = "int8"
     resize: str = "fast"
     weights: str | None = None
@@ -65,7 +66,7 @@ class RunConfig:
     feather: float = 0.7  # edge softening, Gaussian sigma in pixels (0 = off)
     smooth: float = 0.75  # temporal smoothing where successive masks agree, 0..<1 (0 = off)
     # display and control
-    overlay: bool = True
+    overlay: bool | None = None  # FPS overlay: None = in the preview window only; true = in every output too
     max_frames: int | None = None
     progress: bool = True
     snapshot_dir: str = "."
@@ -74,7 +75,7 @@ class RunConfig:
 CHOICES = {
     "precision": ("auto", "fp32", "fp16", "bf16", "int8"),
     "resize": ("antialias", "fast"),
-    "model": ("u2net_lite", "u2net", "u2net_human_seg"),
+    "model": tuple(MODELS),
     "fit": ("cover", "contain", "stretch"),
 }
 POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "max_frames", "blur")

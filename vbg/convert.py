@@ -54,7 +54,7 @@ class InputSize:
 
     @classmethod
     def parse(cls, value: "str | int | InputSize") -> "InputSize":
-        """Accept ``320``, ``"320"`` or ``"320x192"`` (width x height)."""
+        """Accept ``320``, ``"320"`` or ``"320x192"`` (width x height); for ``auto`` see ``resolve_size``."""
         if isinstance(value, InputSize):
             return value
         text = str(value).lower().strip()
@@ -62,7 +62,8 @@ class InputSize:
             parts = [int(p) for p in text.split("x")] if "x" in text else [int(text)] * 2
             width, height = parts
         except ValueError:
-            raise VbgError(f"bad input size {value!r}: use N or WxH, e.g. 320 or 320x192") from None
+            raise VbgError(f"bad input size {value!r}: use auto, auto:N, N or WxH, e.g. auto, 320 or 352x192"
+                           ) from None
         if width <= 0 or height <= 0 or width % 32 or height % 32 or max(width, height) > 2048:
             raise VbgError(f"bad input size {value!r}: width and height must be multiples of 32 between 32 and 2048")
         return cls(width, height)
@@ -95,6 +96,31 @@ class InputSize:
         if best is None:
             raise VbgError(f"no input size of about {pixels} pixels fits a {width}x{height} frame")
         return best[1]
+
+
+#: ``--size auto``: the frame's aspect at about AUTO_SIDE x AUTO_SIDE pixels (README "Person model" measures it).
+AUTO_SIDE = 256
+#: The frame assumed when ``auto`` has no frame to follow (a 720p camera).
+DEFAULT_FRAME = (1280, 720)
+
+
+def resolve_size(value: "str | int | InputSize", frame: tuple[int, int] | None = None) -> InputSize:
+    """The model input size for ``value`` and frames of ``frame`` = (width, height).
+
+    ``auto`` follows the frame's aspect at AUTO_SIDE² pixels (``auto:N`` at N² pixels), so a 16:9 camera gets
+    352x192 and a 3:4 portrait 224x288 instead of a square that squeezes people; N and WxH are fixed sizes."""
+    text = str(value).lower().strip()
+    if not text.startswith("auto"):
+        return InputSize.parse(value)
+    side = text.partition(":")[2]
+    try:
+        side_px = int(side) if side else AUTO_SIDE
+    except ValueError:
+        side_px = 0
+    if text[4:5] not in ("", ":") or not 32 <= side_px <= 2048:
+        raise VbgError(f"bad input size {value!r}: use auto or auto:N with N between 32 and 2048, e.g. auto:256")
+    width, height = frame or DEFAULT_FRAME
+    return InputSize.for_frame(width, height, side_px * side_px)
 
 
 def ir_precision(precision: str) -> str:

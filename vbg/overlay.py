@@ -24,8 +24,8 @@ class OverlayStats:
 
 
 def draw_overlay(image: np.ndarray, stats: OverlayStats, scale: float | None = None) -> np.ndarray:
-    """Draw ``stats`` in the top-left corner of ``image`` (in place; returns it).  BGRA images get an opaque
-    panel so the text survives transparent output."""
+    """Draw ``stats`` in the top-left corner of ``image`` (in place; returns it).  In BGRA images only the
+    colour channels are drawn on: the alpha channel stays the matte."""
     h, w = image.shape[:2]
     scale = scale or max(0.45, min(h, w) / 720 * 0.7)
     thickness = max(1, round(scale * 2))
@@ -49,5 +49,4 @@ def draw_overlay(image: np.ndarray, stats: OverlayStats, scale: float | None = N
         cv2.putText(color, text, (pad, y), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     if image.shape[2] == 4:
         panel[..., :3] = color
-        panel[..., 3] = 255
     return image

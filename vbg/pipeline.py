@@ -23,6 +23,7 @@ Two contracts:
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ class PipelineOptions:
     live: bool | None = None  # None: follow the source (cameras are live, files are not)
     aligned: bool = False
     requests: int | None = None  # infer requests; None = the compiled model's optimal number
-    overlay: bool = True
+    overlay: bool | None = None  # None: on preview windows only; True: burned into every output too; False: none
     max_frames: int | None = None  # stop after this many output frames (None: until the source ends)
     progress: bool = True  # progress bar with ETA in file mode
     sink_queue: int = 4  # frames buffered per sink
@@ -201,7 +202,7 @@ class Pipeline:
         # ordered = each frame waits for its own mask (file mode, and live --aligned)
         self._ordered = not self.live or self.options.aligned
         self.stats = RunStats()
-        self.overlay_on = self.options.overlay
+        self.overlay_on = self.options.overlay is not False  # the o key toggles it
         self.paused = False
         self._stop = threading.Event()
         self._drain = threading.Event()  # no more input: finish what was captured, then end (interrupts)
@@ -310,10 +311,13 @@ class Pipeline:
     # -- capture -----------------------------------------------------------------------------------------------
     def _capture(self, infer_queue: ov.AsyncInferQueue, in_flight: threading.Semaphore) -> None:
         seq = 0
+        ready = time.perf_counter()
         while not self._stop.is_set() and not self._drain.is_set():
             frame = self.source.read()
             if frame is None:
                 break
+            # a source reads ahead while the model compiles: its latency starts when the pipeline could take it
+            frame.captured_at = max(frame.captured_at, ready)
             self.stats.frames_in += 1
             if self.live:
                 if infer_queue.is_ready():
@@ -458,14 +462,24 @@ class Pipeline:
             time.sleep(1 / 30)
         start = time.perf_counter()
         image = self.compositor.compose(frame.image, alpha, self._clock(frame))
-        if self.overlay_on:
-            image = draw_overlay(image if image is not frame.image else image.copy(), self._overlay_stats())
+        shown = self._with_overlay(frame, image)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
-        self._last_output = (frame, image)
+        self._last_output = (frame, shown)
         for worker in self._workers:
-            worker.put(frame, image, self._stop)
+            worker.put(frame, shown if self._overlay_for(worker.sink) else image, self._stop)
         self.stats.frames_out += 1
         self._output_rate.tick()
+
+    def _overlay_for(self, sink) -> bool:
+        """The HUD is a preview aid: windows show it; files and virtual cameras get it only with --overlay."""
+        return self.overlay_on and (sink.interactive or self.options.overlay is True)
+
+    def _with_overlay(self, frame: Frame, image: np.ndarray) -> np.ndarray:
+        """``image`` with the HUD drawn on a copy (the plain picture still goes to the other sinks); the
+        alpha channel of a transparent picture is left as the matte."""
+        if not any(self._overlay_for(w.sink) for w in self._workers):
+            return image
+        return draw_overlay(image.copy(), self._overlay_stats())
 
     def _overlay_stats(self) -> OverlayStats:
         seg = self.segmenter
@@ -515,4 +529,7 @@ class Pipeline:
         total = self.source.info.frame_count
         if self.options.max_frames is not None:
             total = min(total, self.options.max_frames) if total else self.options.max_frames
-        return tqdm(total=total, unit="frame", desc="vbg", leave=False, dynamic_ncols=True)
+        # in a log (stderr not a terminal) a line every few seconds, not many a second
+        interval = 0.1 if sys.stderr.isatty() else 5.0
+        return tqdm(total=total, unit="frame", desc="vbg", leave=False, dynamic_ncols=True, mininterval=interval,
+                    maxinterval=max(interval, 10.0))

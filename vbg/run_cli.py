@@ -40,7 +40,9 @@ def add_run_parser(sub) -> None:
     g.add_argument("--crf", type=int, help="x264/vp9 quality, lower is better (default 23)")
     g.add_argument("--preset", help="x264 preset (default veryfast)")
     g = p.add_argument_group("display and control")
-    g.add_argument("--overlay", action=argparse.BooleanOptionalAction, help="FPS overlay (default on)")
+    g.add_argument("--overlay", action=argparse.BooleanOptionalAction,
+                   help="FPS overlay: --overlay burns it into files and the virtual camera too, --no-overlay hides "
+                        "it everywhere (default: in the window only; the o key toggles it)")
     g.add_argument("--max-frames", type=int, metavar="N", help="stop after N output frames")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar for files")
     g.add_argument("--snapshot-dir", metavar="DIR", help="where the s key saves PNGs (default .)")

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import openvino as ov
 
-from .convert import RESIZE_MODES, InputSize, build_ir, notice
+from .convert import RESIZE_MODES, InputSize, build_ir, notice, resolve_size
 from .devices import check_device, default_precision, runtime_config
 from .errors import VbgError
 from .weights import DEFAULT_MODEL, cache_dir, get_spec, resolve_weights
@@ -27,11 +27,14 @@ MAX_MODEL_FRAME = 2048  # longer frame sides are shrunk before inference (see Se
 
 @dataclass(frozen=True)
 class SegmenterConfig:
-    """What to run: model, device, input size, precision ("auto" picks per device) and resize mode."""
+    """What to run: model, device, input size, precision ("auto" picks per device) and resize mode.
+
+    ``size="auto"`` follows the aspect of ``frame`` (width, height of the frames to come; 1280x720 if unknown)."""
 
     model: str = DEFAULT_MODEL
     device: str = "CPU"
-    size: str | int = 320
+    size: str | int = "auto"
+    frame: tuple[int, int] | None = None
     precision: str = "auto"
     resize: str = "antialias"
     weights: str | None = None
@@ -50,7 +53,7 @@ class Segmenter:
         self.config = config
         self.core = core or ov.Core()
         self.spec = get_spec(config.model)
-        self.size = InputSize.parse(config.size)
+        self.size: InputSize = resolve_size(config.size, config.frame)
         if config.resize not in RESIZE_MODES:
             raise VbgError(f"unknown resize mode {config.resize!r}: choose one of {', '.join(RESIZE_MODES)}")
         check_device(self.core, config.device)

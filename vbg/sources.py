@@ -51,7 +51,7 @@ RECONNECT_ATTEMPTS = 3  # live inputs: reopen attempts after the source is lost 
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # backoff between attempts, seconds; the last value is the cap
 #: FFmpeg input formats that are capture devices: their end of stream means the device went away
 DEVICE_FORMATS = ("v4l2", "video4linux2", "avfoundation", "dshow", "x11grab", "gdigrab", "kmsgrab")
-INPUT_HINT = "pass a video file / lavfi source with --input"
+INPUT_HINT = "give a video file or a lavfi:FILTER source as the input instead (vbg run FILE ...)"
 _LINUX = sys.platform.startswith("linux")
 
 
@@ -720,8 +720,8 @@ def open_source(spec: str | int | os.PathLike, *, format: str | None = None, loo
     text = str(spec)
     if format is None and _is_camera(spec):
         if live is False:
-            raise VbgError(f"camera {text} is always live: drop --no-live, or record a file first and pass it "
-                           f"with --input")
+            raise VbgError(f"camera {text} is always live: drop --no-live, or record a file first and give it "
+                           f"as the input (vbg run FILE ...)")
         return CameraSource(int(text) if text.isdigit() else text, width=width, height=height, fps=fps,
                             reconnect=reconnect)
     if text.startswith("lavfi:"):

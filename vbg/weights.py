@@ -1,6 +1,8 @@
 """Model registry and weight resolution: where a checkpoint comes from, and proof that it is the right one.
 
-Weights are looked up in a fixed order so that offline machines, CI and first-time users all work:
+The project's own person weights (``u2netp_person``, trained with ``vbg train``) ship inside the package and are
+checked against their SHA-256. The official checkpoints are looked up in a fixed order so that offline
+machines, CI and first-time users all work:
 
 1. an explicit path (``--weights PATH``);
 2. the directory in the ``VBG_WEIGHTS_DIR`` environment variable, holding the official file names;
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
 ENV_WEIGHTS_DIR = "VBG_WEIGHTS_DIR"
+ASSETS = Path(__file__).resolve().parent / "assets"  # package data: the bundled person weights
 ENV_CACHE_DIR = "VBG_CACHE_DIR"
 
 
@@ -39,6 +42,11 @@ class ModelSpec:
     gdrive_ids: tuple[str, ...]
     size_mb: float
     description: str
+    sha256: str | None = None  # bundled weights: the file in vbg/assets must have this hash
+
+    @property
+    def bundled(self) -> bool:
+        return self.sha256 is not None
 
     def new_module(self) -> "nn.Module":
         """An untrained torch module of this architecture (imports torch)."""
@@ -47,6 +55,8 @@ class ModelSpec:
         return getattr(u2net, self.arch)(3, 1)
 
 
+PERSON_SHA256 = "4c7f456eefe862d749851dd163cbe55b636c889f4530b1c8bc4eefd8aa676edd"
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -54,7 +64,12 @@ MODELS: dict[str, ModelSpec] = {
             "u2net_lite", "U2NETP", "u2netp.pth",
             # the U-2-Net authors' id first, then the OpenVINO notebook's mirror
             ("1rbSTGKAE-MTxBYHd-51l2hMOQPT_7EPy", "1W8E4FHIlTVstfRkYmNOjbr0VDXTZm0jD"),
-            4.7, "U^2-Net-lite, salient objects (default; fast)",
+            4.7, "U^2-Net-lite, official weights: salient objects",
+        ),
+        ModelSpec(
+            "u2netp_person", "U2NETP", "u2netp_person.pth", (), 4.7,
+            "U^2-Net-lite fine-tuned by vbg on person masks (default; research-use data, see README)",
+            sha256=PERSON_SHA256,
         ),
         ModelSpec("u2net", "U2NET", "u2net.pth", ("1ao1ovG1Qtx4b7EoskHXmi2E9rp5CHLcZ",),
                   176.3, "U^2-Net, salient objects"),
@@ -62,7 +77,7 @@ MODELS: dict[str, ModelSpec] = {
                   176.3, "U^2-Net trained for people"),
     )
 }
-DEFAULT_MODEL = "u2net_lite"
+DEFAULT_MODEL = "u2netp_person"
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -101,10 +116,22 @@ def find_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None = None,
         if not path.is_file():
             raise VbgError(f"weights file {path} does not exist: check the --weights path")
         return path
+    if spec.bundled:
+        return bundled_weights(spec)
     env = os.environ.get(ENV_WEIGHTS_DIR)
     candidates = [Path(env).expanduser() / spec.filename] if env else []
     candidates.append((cache or cache_dir()) / "weights" / spec.filename)
     return next((p for p in candidates if p.is_file()), None)
+
+
+def bundled_weights(spec: ModelSpec) -> Path:
+    """The weights file shipped in the package, after checking its hash (a damaged install is an error)."""
+    path = ASSETS / spec.filename
+    if not path.is_file():
+        raise VbgError(f"the bundled {spec.name} weights ({path}) are missing: reinstall vbg, or pass --weights PATH")
+    if file_sha256(path) != spec.sha256:
+        raise VbgError(f"the bundled {spec.name} weights ({path}) are damaged (SHA-256 mismatch): reinstall vbg")
+    return path
 
 
 def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None = None,

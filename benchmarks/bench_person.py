@@ -1,0 +1,182 @@
+"""Person accuracy against model speed: official vs person weights at each size and precision.
+
+For each configuration (model:size:precision:resize) it prints one row with
+- the held-out validation images of each person folder (the split ``vbg train`` holds out, by file-name hash),
+  segmented the way ``vbg image`` does it (OpenVINO IR with folded preprocessing, default refinement), scored
+  at the photo's resolution: mIoU, images under IoU 0.8, boundary F at 2 px, MAE;
+- flicker: the mean alpha change per frame on a still 640x360 scene with sensor noise (sigma 6), with vbg's
+  default refinement and temporal smoothing (``bench_composite.py``'s measure);
+- the model's async throughput on 1280x720 frames (THROUGHPUT hint, the device's optimal number of requests),
+  for the input size that the configuration gives a 720p frame.
+
+``auto`` sizes follow each frame's aspect, so a portrait photo and a 720p frame get different input shapes
+(224x288 and 352x192 at ``auto``): one IR each, both built and cached.
+
+Run: ``.venv/bin/python benchmarks/bench_person.py`` (the data defaults to ``../shared/persons``). ``--figure``
+also writes the before/after picture of the sample clip. Compare rows of one run, not numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vbg.convert import resolve_size  # noqa: E402
+from vbg.refine import MaskRefiner  # noqa: E402
+from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from vbg.train.data import find_pairs, read_pair, split  # noqa: E402
+from vbg.train.scoring import SetScore, score  # noqa: E402
+from vbg.train.trainer import cpu_name  # noqa: E402
+
+PERSONS = ROOT.parent / "shared" / "persons"
+DEFAULT_CONFIGS = (
+    "u2net_lite:256:int8:fast", "u2net_lite:auto:int8:fast", "u2net_lite:320:fp32:antialias",
+    "u2netp_person:256:int8:fast", "u2netp_person:auto:int8:fast", "u2netp_person:auto:bf16:fast",
+    "u2netp_person:auto:fp32:antialias", "u2netp_person:auto:224:int8:fast", "u2netp_person:auto:288:int8:fast",
+)
+FRAME_720P = (1280, 720)
+
+
+def parse_config(text: str) -> dict:
+    """``model:size:precision:resize``; a size may itself be ``auto:N``."""
+    parts = text.split(":")
+    if len(parts) == 5:
+        parts = [parts[0], f"{parts[1]}:{parts[2]}", parts[3], parts[4]]
+    model, size, precision, resize = parts
+    return dict(model=model, size=size, precision=precision, resize=resize)
+
+
+def async_fps(segmenter: Segmenter, frame: np.ndarray, seconds: float) -> float:
+    queue = segmenter.infer_queue()
+    tensor = Segmenter.check_frame(frame)
+    for _ in range(len(queue)):
+        queue.start_async({0: tensor})
+    queue.wait_all()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        queue.start_async({0: tensor})
+        done += 1
+    queue.wait_all()
+    return done / (time.perf_counter() - start)
+
+
+class ConfigScorer:
+    """One configuration: a Segmenter per input size that its frames need, built on first use."""
+
+    def __init__(self, settings: dict, cache_dir: str | None, hint: str = "LATENCY") -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self.hint = hint
+        self.segmenters: dict[str, Segmenter] = {}
+
+    def segmenter(self, frame: tuple[int, int], hint: str | None = None) -> Segmenter:
+        size = resolve_size(self.settings["size"], frame)
+        key = f"{size}-{hint or self.hint}"
+        if key not in self.segmenters:
+            self.segmenters[key] = Segmenter(SegmenterConfig(**self.settings, frame=frame, cache_dir=self.cache_dir,
+                                                             performance_hint=hint or self.hint))
+        return self.segmenters[key]
+
+    def alpha(self, image: np.ndarray) -> np.ndarray:
+        segmenter = self.segmenter((image.shape[1], image.shape[0]))
+        return MaskRefiner().refine(image, segmenter.infer(image))
+
+
+def still_noisy_scene() -> list[np.ndarray]:
+    """20 frames of one still 640x360 picture of a person with independent noise (bench_composite's scene)."""
+    base = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), (640, 640))[140:500].astype(np.int16)
+    rng = np.random.default_rng(1)
+    return [np.clip(base + rng.normal(0, 6, base.shape).round(), 0, 255).astype(np.uint8) for _ in range(20)]
+
+
+def flicker(scorer: ConfigScorer, frames: list[np.ndarray]) -> float:
+    segmenter = scorer.segmenter((frames[0].shape[1], frames[0].shape[0]))
+    refiner = MaskRefiner()
+    alphas = [refiner.refine(f, segmenter.infer(f)).astype(np.int16) for f in frames]
+    return float(np.mean([np.abs(alphas[i] - alphas[i - 1]).mean() for i in range(1, len(alphas))]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", action="append", help="person folders (default: ../shared/persons/eg1800_train "
+                                                        "and ccp_fullbody)")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="as vbg train's (default %(default)s)")
+    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help="model:size:precision:resize,...")
+    parser.add_argument("--limit", type=int, help="at most this many validation images per folder")
+    parser.add_argument("--seconds", type=float, default=4.0, help="async run per row")
+    parser.add_argument("--cache-dir")
+    parser.add_argument("--json", default="out/bench_person.json")
+    parser.add_argument("--figure", help="also write the before/after figure of the sample clip here")
+    args = parser.parse_args()
+
+    folders = args.data or [str(PERSONS / "eg1800_train"), str(PERSONS / "ccp_fullbody")]
+    _, val = split([p for f in folders for p in find_pairs(f)], args.val_fraction)
+    groups: dict[str, list] = {}
+    for pair in val:
+        if args.limit is None or len(groups.get(pair.group, [])) < args.limit:
+            groups.setdefault(pair.group, []).append(pair)
+    loaded = {g: [read_pair(p) for p in pairs] for g, pairs in groups.items()}
+    still = still_noisy_scene()
+    frame720 = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), FRAME_720P)
+
+    print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {len(v)}" for g, v in loaded.items()) + "\n")
+    names = list(loaded)
+    header = ("| model | size | precision | resize | " + " | ".join(
+        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE" for g in names) + " | flicker | 720p input | model fps 720p |")
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|", flush=True)
+    rows = []
+    for text in args.configs.split(","):
+        settings = parse_config(text)
+        scorer = ConfigScorer(settings, args.cache_dir)
+        sets = {g: SetScore.of([score(scorer.alpha(img), mask) for img, mask in items])
+                for g, items in loaded.items()}
+        jitter = flicker(scorer, still)
+        throughput = scorer.segmenter(FRAME_720P, "THROUGHPUT")
+        fps = async_fps(throughput, frame720, args.seconds)
+        row = {**settings, "sets": {g: s.__dict__ for g, s in sets.items()}, "size_720p": str(throughput.size),
+               "fps_720p": fps, "flicker": jitter, "cpu": cpu_name()}
+        rows.append(row)
+        cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f}" for s in sets.values())
+        print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} | "
+              f"{cells} | {jitter:.2f} | {throughput.size} | {fps:.1f} |", flush=True)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(rows, indent=2))
+    if args.figure:
+        before_after(args.figure, args.cache_dir)
+
+
+def before_after(path: str, cache_dir: str | None) -> None:
+    """Three frames of the sample clip on the beach background: official weights above, person weights below."""
+    from vbg.compositing import build_compositor
+    from vbg.sources import open_source
+
+    frames = [f.image for f in open_source(str(ROOT / "samples" / "person_720p.mp4"))]
+    picks = [frames[i] for i in (10, 60, 110)]
+    rows = []
+    for model in ("u2net_lite", "u2netp_person"):
+        scorer = ConfigScorer(dict(model=model, size="auto", precision="int8", resize="fast"), cache_dir)
+        compositor = build_compositor([str(ROOT / "samples" / "background_beach.jpg")], None, None, False, "cover")
+        tiles = []
+        for frame in picks:
+            out = compositor.compose(frame, scorer.alpha(frame))
+            tile = cv2.resize(out, (480, 270), interpolation=cv2.INTER_AREA)
+            cv2.putText(tile, model, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+            tiles.append(tile)
+        rows.append(np.concatenate(tiles, axis=1))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(path, np.concatenate(rows, axis=0))
+    print(f"figure: {path}")
+
+
+if __name__ == "__main__":
+    main()

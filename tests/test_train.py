@@ -1,0 +1,140 @@
+"""Training: a few real steps on synthetic people lower the loss, a cut run resumes to the same weights, the
+samples are what the recipe says, and the validation table is written."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vbg.train.data import BatchMaker, composite_sample, find_pairs, split
+from vbg.train.scoring import boundary_f, score
+from vbg.train.trainer import TrainConfig, Trainer, deep_supervision_loss
+
+from conftest import assert_clean_error, run_vbg
+
+
+def _person(rng: np.random.Generator, width: int = 120, height: int = 160) -> tuple[np.ndarray, np.ndarray]:
+    """A head-and-shoulders figure on a noisy two-tone wall; the mask touches the bottom edge (a portrait)."""
+    wall = rng.integers(60, 200, 3)
+    image = np.empty((height, width, 3), np.uint8)
+    image[:] = wall
+    image[: height // 2] = np.clip(wall + 40, 0, 255)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    cx = width // 2 + int(rng.integers(-10, 10))
+    cv2.ellipse(mask, (cx, height // 3), (width // 7, height // 7), 0, 0, 360, 255, -1)
+    cv2.rectangle(mask, (cx - width // 3, height // 2), (cx + width // 3, height - 1), 255, -1)
+    skin, shirt = rng.integers(0, 255, 3), rng.integers(0, 255, 3)
+    image[mask > 0] = shirt
+    image[:height // 2][mask[:height // 2] > 0] = skin
+    return image, mask
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """Six synthetic portraits in images/ + masks/ (two held out) and two background pictures."""
+    root = tmp_path_factory.mktemp("persons")
+    (root / "set" / "images").mkdir(parents=True)
+    (root / "set" / "masks").mkdir()
+    (root / "bg").mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(8):
+        image, mask = _person(rng)
+        cv2.imwrite(str(root / "set" / "images" / f"{i:03d}.jpg"), image)
+        cv2.imwrite(str(root / "set" / "masks" / f"{i:03d}.png"), mask)
+    for i in range(2):
+        cv2.imwrite(str(root / "bg" / f"bg{i}.jpg"), rng.integers(0, 255, (90, 160, 3), dtype=np.uint8))
+    return root
+
+
+def _config(tiny_data, weights_path, out, **changes) -> TrainConfig:
+    settings = dict(data=[str(tiny_data / "set")], backgrounds=str(tiny_data / "bg"), out=str(out),
+                    init=str(weights_path), batch_size=2, epochs=10, lr=2e-4, warmup_steps=1, val_fraction=0.2,
+                    val_limit=1, workers=1, checkpoint_every=100)
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def _loss_on(trainer: Trainer, batch) -> float:
+    images, masks = (torch.as_tensor(x) for x in batch)
+    trainer.model.eval()
+    with torch.no_grad():
+        return float(deep_supervision_loss(trainer.model(images), masks, 1.0))
+
+
+def test_a_few_steps_lower_the_loss_and_write_the_table(tiny_data, weights_path, tmp_path):
+    trainer = Trainer(_config(tiny_data, weights_path, tmp_path / "run", max_steps=6))
+    assert len(trainer.train_pairs) + len(trainer.val_pairs) == 8 and trainer.val_pairs
+    trainer.batches.epoch = 0
+    batch = trainer.batches[0]
+    before = _loss_on(trainer, batch)
+    weights = trainer.run()
+    after = _loss_on(trainer, batch)
+    assert after < 0.8 * before, (before, after)
+    assert weights.is_file() and (tmp_path / "run" / "last.pt").is_file()
+    rows = list(csv.DictReader(open(tmp_path / "run" / "scores.csv")))
+    assert [int(r["step"]) for r in rows][0] == 0 and int(rows[-1]["step"]) == 6  # start, epoch ends, the end
+    assert all(0 <= float(r["miou"]) <= 1 for r in rows)
+
+
+def test_a_resumed_run_ends_where_an_uncut_run_ends(tiny_data, weights_path, tmp_path):
+    whole = Trainer(_config(tiny_data, weights_path, tmp_path / "whole", max_steps=4))
+    whole.run()
+    cut = Trainer(_config(tiny_data, weights_path, tmp_path / "cut", max_steps=4, minutes=0))  # stops after 1 step
+    cut.run()
+    assert cut.step == 1
+    resumed = Trainer(_config(tiny_data, weights_path, tmp_path / "cut", max_steps=4), resume=True)
+    assert resumed.step == 1
+    saved = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
+    assert resumed.optimizer.state_dict()["state"][0]["exp_avg"].equal(saved["optimizer"]["state"][0]["exp_avg"])
+    assert resumed.scheduler.last_epoch == 1
+    resumed.run()
+    assert resumed.step == 4
+    for name, value in whole.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_batches_are_reproducible_and_shaped_as_drawn(tiny_data):
+    pairs, _ = split(find_pairs(tiny_data / "set"), 0.25)
+    maker = BatchMaker(pairs, [np.zeros((90, 160, 3), np.uint8)], batch_size=2, seed=3)
+    maker.epoch = 1
+    images, masks = maker[0]
+    again_images, _ = maker[0]
+    assert np.array_equal(images, again_images)
+    assert images.shape[0] == 2 and images.shape[1] == 3 and masks.shape[1] == 1
+    assert images.shape[2] % 32 == 0 and images.shape[3] % 32 == 0 and masks.shape[2:] == images.shape[2:]
+    assert 0 <= masks.min() and masks.max() <= 1 and masks.max() > 0.5
+
+
+def test_a_portrait_is_composited_standing_on_the_bottom_edge(tiny_data):
+    rng = np.random.default_rng(0)
+    image, mask = _person(rng)
+    background = np.full((90, 160, 3), 7, np.uint8)
+    for seed in range(5):
+        out, target = composite_sample(image, mask, background, (352, 192), np.random.default_rng(seed))
+        assert out.shape == (192, 352, 3) and target.shape == (192, 352)
+        rows = np.flatnonzero(target.max(axis=1) > 127)
+        assert rows.size and rows[-1] == 191  # cut by the frame's bottom edge, as on a call
+        near = cv2.dilate(target, np.ones((5, 5), np.uint8)) > 0  # the pasted edge is softened by a pixel
+        assert np.abs(out[~near].astype(int) - 7).max() <= 1  # elsewhere: the background, untouched
+        assert np.abs(out[target > 250].astype(int) - 7).mean() > 20  # the person covers it
+
+
+def test_scores_of_known_masks():
+    truth = np.zeros((100, 100), np.uint8)
+    truth[20:80, 30:70] = 255
+    assert score(truth, truth).iou == 1.0 and score(truth, truth).boundary_f == 1.0 and score(truth, truth).mae == 0
+    shifted = np.roll(truth, 1, axis=1)
+    assert boundary_f(shifted > 0, truth > 0) == 1.0  # 1 px off is within the 2 px tolerance
+    far = np.roll(truth, 6, axis=1)
+    assert boundary_f(far > 0, truth > 0) < 0.6
+    assert abs(score(far, truth).iou - (34 * 60) / (46 * 60)) < 1e-6
+
+
+def test_train_cli_errors_are_one_line(tmp_path):
+    assert_clean_error(run_vbg("train", "--data", str(tmp_path / "nope"), "--init", "x.pth"),
+                       "needs images/ and masks/")
