@@ -45,6 +45,7 @@ def make_segmenter(weights_path, model_cache):
 
     def factory(**settings):
         settings.setdefault("model", "u2net_lite")  # the official weights: what the reference maps were made with
+        settings.setdefault("size", "320")  # ... at their native size
         key = tuple(sorted(settings.items()))
         if key not in made:
             made[key] = Segmenter(weights=str(weights_path), cache_dir=str(model_cache), **settings)
@@ -72,6 +73,7 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> No
 
 def modules_loaded_by_cached_start(weights_path: Path, cache: Path, modules: tuple[str, ...], **settings) -> list[str]:
     settings.setdefault("model", "u2net_lite")
+    settings.setdefault("size", "320")
     """Start a Segmenter from an existing cache in a fresh interpreter, segment one frame, and return which of
     ``modules`` it imported (a cached start must not pay for torch or nncf)."""
     code = (

@@ -113,8 +113,37 @@ def test_image_never_writes_over_its_input(tmp_path, env, flag):
     args = ["image", str(photo), "--blur", flag, str(tmp_path / "." / "photo.png")]
     if flag != "-o":
         args += ["-o", str(tmp_path / "o.png")]
-    assert_clean_error(run_vbg(*args, env=env), "is the input image", "choose another name")
+    assert_clean_error(run_vbg(*args, env=env), "is an input image", "choose another name")
     assert photo.read_bytes() == GIRL.read_bytes()
+
+
+def test_image_folders_and_files_with_a_bad_one_among_them(tmp_path, env):
+    from conftest import SAMPLES
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "girl.png").write_bytes(GIRL.read_bytes())
+    (folder / "broken.jpg").write_text("not a picture")
+    extra = SAMPLES / "person.jpg"
+    out, masks = tmp_path / "out", tmp_path / "masks"
+    proc = run_vbg("image", str(folder), str(extra), "-o", str(out), "--mask-out", str(masks), "--blur",
+                   "--size", "96", "--precision", "bf16", env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["girl.png", "person.jpg"]  # the same names
+    assert sorted(p.name for p in masks.iterdir()) == ["girl.png", "person.png"]
+    assert cv2.imread(str(out / "girl.png")).shape == cv2.imread(str(GIRL)).shape
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "broken.jpg" in errors[0] and "Traceback" not in proc.stderr
+    assert "2 of 3 images written" in proc.stderr and "failed: " + str(folder / "broken.jpg") in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["broken.jpg", "girl.png"]  # inputs untouched
+
+
+def test_image_folder_written_into_itself_is_refused(tmp_path, env):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "girl.png").write_bytes(GIRL.read_bytes())
+    assert_clean_error(run_vbg("image", str(folder), "-o", str(folder), "--blur", env=env), "is an input image")
+    assert (folder / "girl.png").read_bytes() == GIRL.read_bytes()
 
 
 def test_version():

@@ -18,7 +18,10 @@ def test_presets_exist_and_load():
     assert {"webcam", "file-quality", "fast"} <= names
     for preset in PRESETS:
         assert isinstance(make_config(preset), RunConfig)
-    assert make_config(REPO / "configs" / "fast.yaml").size == "192"
+    from vbg.convert import resolve_size
+
+    assert str(resolve_size(make_config(REPO / "configs" / "fast.yaml").size, (1280, 720))) == "288x160"
+    assert all(make_config(p).model == "u2netp_person" for p in PRESETS)
     assert make_config(REPO / "configs" / "webcam.yaml").live is True
 
 

@@ -93,8 +93,9 @@ def test_file_mode_backpressure_with_slow_sink_loses_nothing(tmp_path, clip, seg
     assert stats.dropped == 0
 
 
-def test_live_mode_reuses_masks_and_keeps_source_rate(segmenter):
+def test_live_mode_reuses_masks_and_keeps_source_rate(make_segmenter):
     """A paced 30 fps source: output follows the source, the model runs slower, masks are reused."""
+    segmenter = make_segmenter(precision="fp32")  # 320x320 fp32: slower than 30 fps on any CPU this runs on
     source = open_source("lavfi:testsrc2=size=1280x720:rate=30", live=True)
     sink = RecordingSink()
     pipeline = Pipeline(source, segmenter, Compositor([ColorBackground("green")]), [sink],
@@ -196,27 +197,27 @@ def _hud_run(segmenter, overlay, transparent=False) -> tuple[RecordingSink, Reco
     return preview, file_like
 
 
-def _has_hud(image: np.ndarray) -> bool:
-    corner = image[:40, :200, :3]
-    return bool(((corner < 60).all(axis=2).mean() > 0.3) and ((corner > 200).all(axis=2).mean() > 0.02))
+def _hud_shown(image: np.ndarray, plain: np.ndarray) -> bool:
+    """The top-left corner differs from the same frame without the overlay (a darkened panel with text)."""
+    return float(np.abs(image[:40, :200, :3].astype(int) - plain[:40, :200, :3]).mean()) > 20
 
 
 def test_overlay_is_on_the_preview_only_unless_asked(segmenter):
-    preview, file_like = _hud_run(segmenter, overlay=None)  # the default
-    assert _has_hud(preview.images[-1]) and not _has_hud(file_like.images[-1])
-    assert np.array_equal(preview.images[-1][40:], file_like.images[-1][40:])  # the same picture under the HUD
-    preview, file_like = _hud_run(segmenter, overlay=True)
-    assert _has_hud(preview.images[-1]) and _has_hud(file_like.images[-1])
-    preview, file_like = _hud_run(segmenter, overlay=False)
-    assert not _has_hud(preview.images[-1]) and not _has_hud(file_like.images[-1])
+    default_preview, default_file = _hud_run(segmenter, overlay=None)
+    burned_preview, burned_file = _hud_run(segmenter, overlay=True)
+    _, plain = _hud_run(segmenter, overlay=False)
+    plain = plain.images[-1]
+    assert _hud_shown(default_preview.images[-1], plain)  # the window shows it by default
+    assert np.abs(default_file.images[-1].astype(int) - plain).mean() < 1  # files get the clean picture
+    assert _hud_shown(burned_preview.images[-1], plain) and _hud_shown(burned_file.images[-1], plain)  # --overlay
 
 
 def test_overlay_never_enters_the_alpha_channel(segmenter):
-    preview, file_like = _hud_run(segmenter, overlay=True, transparent=True)
-    burned, plain = file_like.images[-1], preview.images[-1]
-    assert burned.shape[2] == 4 and _has_hud(burned)
-    plain_preview, plain_file = _hud_run(segmenter, overlay=False, transparent=True)
-    assert np.array_equal(burned[..., 3], plain_file.images[-1][..., 3])  # alpha is the matte, HUD or not
+    _, burned = _hud_run(segmenter, overlay=True, transparent=True)
+    _, plain = _hud_run(segmenter, overlay=False, transparent=True)
+    burned, plain = burned.images[-1], plain.images[-1]
+    assert burned.shape[2] == 4 and _hud_shown(burned, plain)
+    assert np.abs(burned[..., 3].astype(int) - plain[..., 3]).mean() < 1  # alpha is the matte, HUD or not
 
 
 @pytest.mark.parametrize("args, fragments", [

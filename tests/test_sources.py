@@ -364,7 +364,7 @@ def test_missing_camera(spec, node):
         pytest.skip(f"{node} exists on this machine")
     with pytest.raises(VbgError) as excinfo:
         open_source(spec)
-    one_line_error(excinfo, "camera", f"(no {node})", "webcam", "--input")
+    one_line_error(excinfo, "camera", f"(no {node})", "webcam", "as the input instead (vbg run FILE")
     with pytest.raises(VbgError):
         CameraSource(spec)
 

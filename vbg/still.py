@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .compositing import Compositor
+from .errors import VbgError
 from .imageio import check_output_path, write_atomic
 from .refine import MaskRefiner
 from .segmenter import Segmenter
@@ -55,3 +56,63 @@ def save_figure(path: str | Path, image: np.ndarray, result: StillResult, title:
     plt.close(fig)
     write_atomic(p, buf.getvalue())
     return p
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One input image and where its result (and optional matte and figure) go."""
+
+    input: Path
+    output: Path
+    mask_out: Path | None = None
+    figure_out: Path | None = None
+
+
+def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None, figure_out: str | None = None,
+                    transparent: bool = False) -> list[ImageJob]:
+    """What ``vbg image`` will write, checked before any model work.
+
+    One input file: ``output`` (and the others) are file names. Several inputs, or a folder: they are folders
+    (created if missing) and each result keeps the input's name (``.png`` for transparent results; mattes and
+    figures are ``.png``). No output may be an input file."""
+    from .imageio import IMAGE_EXTENSIONS
+
+    paths = [Path(p) for p in inputs]
+    if len(paths) == 1 and not paths[0].is_dir():
+        jobs = [ImageJob(paths[0], Path(output), Path(mask_out) if mask_out else None,
+                         Path(figure_out) if figure_out else None)]
+        check_output_path(jobs[0].output)
+        if jobs[0].mask_out:
+            check_output_path(jobs[0].mask_out)
+        if jobs[0].figure_out:
+            check_output_path(jobs[0].figure_out, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
+    else:
+        files: list[Path] = []
+        for path in paths:
+            if path.is_dir():
+                found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+                if not found:
+                    raise VbgError(f"folder {path} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+                files.extend(found)
+            else:
+                files.append(path)  # a missing or bad file fails on its own later, without stopping the rest
+        folders = {"-o": Path(output), "--mask-out": mask_out and Path(mask_out),
+                   "--figure-out": figure_out and Path(figure_out)}
+        for flag, folder in folders.items():
+            if folder is not None and folder.exists() and not folder.is_dir():
+                raise VbgError(f"{flag} {folder} is a file: with several images or a folder, give an output folder")
+        names = [f.stem + ".png" if transparent else f.name for f in files]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise VbgError(f"two inputs would both be written as {duplicate}: process them in separate runs")
+        jobs = [ImageJob(f, folders["-o"] / name,
+                         folders["--mask-out"] / f"{f.stem}.png" if folders["--mask-out"] else None,
+                         folders["--figure-out"] / f"{f.stem}.png" if folders["--figure-out"] else None)
+                for f, name in zip(files, names)]
+    sources = {j.input.resolve() for j in jobs}
+    for job in jobs:
+        for out in filter(None, (job.output, job.mask_out, job.figure_out)):
+            if out.resolve() in sources:
+                raise VbgError(f"output {out} is an input image: choose another name or folder "
+                               f"(inputs are never overwritten)")
+    return jobs

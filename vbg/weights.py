@@ -55,7 +55,7 @@ class ModelSpec:
         return getattr(u2net, self.arch)(3, 1)
 
 
-PERSON_SHA256 = "4c7f456eefe862d749851dd163cbe55b636c889f4530b1c8bc4eefd8aa676edd"
+PERSON_SHA256 = "23215b974eb7194ff55cf98875998d7e5c1879d39db0596c024bde2506121406"  # vbg/assets/u2netp_person.pth
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
