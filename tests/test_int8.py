@@ -97,7 +97,18 @@ def test_bad_calibration_folders(tmp_path, weights_path, model_cache):
     assert_clean_error(run_vbg("convert", *common, "--calibration", str(empty)), "has no images or videos")
 
 
-def test_int8_is_a_config_choice():
+def test_int8_from_a_preset_reaches_the_model(tmp_path, weights_path, model_cache):
+    """``precision: int8`` in a YAML preset builds an INT8 model for ``vbg run`` (not just a valid config)."""
+    from vbg.app import build_pipeline
     from vbg.config import make_config
 
-    assert make_config(precision="int8", calibration="frames/").precision == "int8"
+    preset = tmp_path / "int8.yaml"
+    preset.write_text("precision: int8\nsize: '96'\nmodel: u2net_lite\nblur: 5\n")
+    config = make_config(preset, input=str(SAMPLES / "person_720p.mp4"), null=True, weights=str(weights_path),
+                         cache_dir=str(model_cache))
+    pipeline = build_pipeline(config)
+    try:
+        assert pipeline.segmenter.precision == "int8" and "-int8-" in pipeline.segmenter.ir_path.parent.name
+    finally:
+        pipeline.source.close()
+        pipeline.compositor.close()

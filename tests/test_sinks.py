@@ -572,7 +572,7 @@ def test_virtual_camera_receives_exact_bgr_frames(recording_backend):
 def test_virtual_camera_uses_the_requested_device(recording_backend):
     with VirtualCameraSink(device="/dev/video42", backend=recording_backend) as sink:
         sink.open(VideoInfo(320, 240, 30.0))
-    assert sink.device == "/dev/video42"
+    assert RecordingBackend.instances[-1].settings["device"] == "/dev/video42"  # passed on to pyvirtualcam
 
 
 def test_virtual_camera_unknown_backend(recording_backend):
