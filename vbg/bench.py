@@ -31,9 +31,8 @@ import openvino as ov
 
 from .errors import VbgError
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = ROOT / "samples" / "person_720p.mp4"
-DEFAULT_BACKGROUND = ROOT / "samples" / "background_beach.jpg"
+DEFAULT_CLIP = Path(__file__).resolve().parent / "assets" / "samples" / "person_720p.mp4"  # package data
+DEFAULT_BACKGROUND = DEFAULT_CLIP.with_name("background_beach.jpg")
 HINTS = ("LATENCY", "THROUGHPUT")
 
 

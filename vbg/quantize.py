@@ -32,8 +32,9 @@ import openvino as ov
 
 from .errors import VbgError
 
-#: Where the default calibration media live (the repository's ``samples/``).
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+#: Where the default calibration media live: package data, so an installed wheel has them (the repository's
+#: ``samples/`` links to the same files).
+SAMPLES = Path(__file__).resolve().parent / "assets" / "samples"
 DEFAULT_CALIBRATION = ("person_720p.mp4", "person.jpg")
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 #: At most this many frames are used (NNCF's ``subset_size``); videos are sampled evenly to stay under it.
@@ -71,7 +72,7 @@ class CalibrationSet:
             files = [SAMPLES / name for name in DEFAULT_CALIBRATION]
             missing = [f for f in files if not f.is_file()]
             if missing:
-                raise VbgError(f"calibration media {missing[0]} not found (vbg installed without samples/): "
+                raise VbgError(f"calibration media {missing[0]} not found (a damaged install): reinstall vbg, or "
                                f"pass --calibration DIR with a few images or a clip of people")
         else:
             root = Path(folder)
