@@ -673,7 +673,7 @@ class ImageSource(FrameSource):
     def __init__(self, path: str | Path, *, loop: bool = False, latest_only: bool = False,
                  fps: float = 30.0) -> None:
         if not fps or fps <= 0:
-            raise VbgError(f"invalid frame rate {fps} for image {str(path)!r}: use a positive --fps")
+            raise VbgError(f"invalid frame rate {fps} for image {str(path)!r}: use a positive --camera-fps")
         self.image = read_image(path)
         super().__init__(latest_only=latest_only)
         self.repeat = loop or latest_only

@@ -1,0 +1,32 @@
+"""Advice names only what exists: every ``--flag`` written anywhere in vbg's messages and help is a real option
+of the ``vbg`` command (other tools' flags, quoted in advice, are listed here by name)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from vbg.cli import build_parser
+
+OTHER_TOOLS = {"--list-devices"}  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _options(sub)
+    return found
+
+
+def test_every_flag_named_in_the_code_exists():
+    options = _options(build_parser())
+    package = Path(__file__).resolve().parents[1] / "vbg"
+    named = {(m.group(1), path.name) for path in package.rglob("*.py")
+             for m in re.finditer(r"(?<![\w-])(--[a-z][a-z0-9-]*)", path.read_text())}
+    unknown = sorted((flag, where) for flag, where in named if flag not in options | OTHER_TOOLS)
+    assert not unknown, unknown
+    assert {"--camera-fps", "--vcam-device", "--input-format", "--weights"} <= options  # the scan sees real flags
