@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -36,6 +35,7 @@ from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.train.data import find_pairs, read_pair, split  # noqa: E402
 from vbg.train.scoring import SetScore, score  # noqa: E402
 from vbg.train.trainer import cpu_name  # noqa: E402
+from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
 
 PERSONS = ROOT.parent / "shared" / "persons"
 DEFAULT_CONFIGS = (  # README "Person model" table
@@ -54,20 +54,6 @@ def parse_config(text: str) -> dict:
         parts = [parts[0], f"{parts[1]}:{parts[2]}", parts[3], parts[4]]
     model, size, precision, resize = parts
     return dict(model=model, size=size, precision=precision, resize=resize)
-
-
-def async_fps(segmenter: Segmenter, frame: np.ndarray, seconds: float) -> float:
-    queue = segmenter.infer_queue()
-    tensor = Segmenter.check_frame(frame)
-    for _ in range(len(queue)):
-        queue.start_async({0: tensor})
-    queue.wait_all()
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        queue.start_async({0: tensor})
-        done += 1
-    queue.wait_all()
-    return done / (time.perf_counter() - start)
 
 
 class ConfigScorer:
@@ -143,7 +129,7 @@ def main() -> None:
                 for g, items in loaded.items()}
         jitter = flicker(scorer, still)
         throughput = scorer.segmenter(FRAME_720P, "THROUGHPUT")
-        fps = async_fps(throughput, frame720, args.seconds)
+        fps, _ = async_fps(throughput, frame720, args.seconds)
         row = {**settings, "sets": {g: s.__dict__ for g, s in sets.items()}, "size_720p": str(throughput.size),
                "fps_720p": fps, "flicker": jitter, "cpu": cpu_name()}
         rows.append(row)

@@ -147,8 +147,9 @@ def cmd_image(args: argparse.Namespace) -> int:
     for folder in {p.parent for job in jobs for p in (job.output, job.mask_out, job.figure_out) if p}:
         folder.mkdir(parents=True, exist_ok=True)
     failed = []
-    interval = 0.1 if sys.stderr.isatty() else 5.0
-    for job in tqdm(jobs, unit="image", desc="vbg", mininterval=interval, leave=False):
+    from .metrics import progress_interval
+
+    for job in tqdm(jobs, unit="image", desc="vbg", mininterval=progress_interval(), leave=False):
         try:
             process(job, read_image(job.input))
         except VbgError as exc:  # this file only: the rest go on

@@ -71,10 +71,6 @@ class InputSize:
     def __str__(self) -> str:
         return f"{self.width}x{self.height}"
 
-    @property
-    def pixels(self) -> int:
-        return self.width * self.height
-
     @classmethod
     def for_frame(cls, width: int, height: int, pixels: int) -> "InputSize":
         """The multiple-of-32 size closest to the frame's aspect with about ``pixels`` pixels.

@@ -13,6 +13,13 @@ from collections import deque
 import numpy as np
 
 
+def progress_interval(terminal: float = 0.1) -> float:
+    """Seconds between progress-bar updates: lively on a terminal, every few seconds in a log or CI output."""
+    import sys
+
+    return terminal if sys.stderr.isatty() else 5.0
+
+
 class RateMeter:
     """Events per second over the last ``window`` seconds (output fps, mask updates per second)."""
 

@@ -23,7 +23,6 @@ Two contracts:
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import openvino as ov
 from .compositing import Compositor
 from .errors import VbgError
 from .imageio import write_image
-from .metrics import LatencyStats, RateMeter
+from .metrics import LatencyStats, RateMeter, progress_interval
 from .overlay import OverlayStats, draw_overlay
 from .refine import MaskRefiner
 from .segmenter import Segmenter
@@ -475,11 +474,13 @@ class Pipeline:
         return self.overlay_on and (sink.interactive or self.options.overlay is True)
 
     def _with_overlay(self, frame: Frame, image: np.ndarray) -> np.ndarray:
-        """``image`` with the HUD drawn on a copy (the plain picture still goes to the other sinks); the
-        alpha channel of a transparent picture is left as the matte."""
-        if not any(self._overlay_for(w.sink) for w in self._workers):
+        """``image`` with the HUD drawn on it; on a copy when some sink still gets the plain picture (or the
+        picture is the source frame itself). The alpha channel of a transparent picture stays the matte."""
+        wanted = [self._overlay_for(w.sink) for w in self._workers]
+        if not any(wanted):
             return image
-        return draw_overlay(image.copy(), self._overlay_stats())
+        in_place = all(wanted) and image is not frame.image
+        return draw_overlay(image if in_place else image.copy(), self._overlay_stats())
 
     def _overlay_stats(self) -> OverlayStats:
         seg = self.segmenter
@@ -530,6 +531,6 @@ class Pipeline:
         if self.options.max_frames is not None:
             total = min(total, self.options.max_frames) if total else self.options.max_frames
         # in a log (stderr not a terminal) a line every few seconds, not many a second
-        interval = 0.1 if sys.stderr.isatty() else 5.0
+        interval = progress_interval()
         return tqdm(total=total, unit="frame", desc="vbg", leave=False, dynamic_ncols=True, mininterval=interval,
                     maxinterval=max(interval, 10.0))

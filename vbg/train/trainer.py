@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..errors import VbgError
+from ..metrics import progress_interval
 from ..u2net import U2NETP
 from .data import BatchMaker, Pair, find_pairs, load_backgrounds, normalise, read_pair, split
 from .scoring import SetScore, score
@@ -267,7 +268,7 @@ class Trainer:
         self.model.train()
         freeze_batchnorm(self.model)
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step",
-                   mininterval=1 if os.isatty(2) else 30)
+                   mininterval=progress_interval(terminal=1.0))
         try:
             while self.step < self.total_steps:
                 epoch, first = divmod(self.step, self.steps_per_epoch)
