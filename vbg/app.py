@@ -6,6 +6,7 @@ so bad input fails in well under a second and no output file is created.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .compositing import build_compositor
@@ -37,8 +38,22 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
     return sinks
 
 
-def build_pipeline(config: RunConfig) -> Pipeline:
-    """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts)."""
+def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: bool) -> SegmenterConfig:
+    """The model part of a run's settings, for frames of size ``frame``."""
+    return SegmenterConfig(
+        model=config.model, device=config.device, size=config.size, precision=config.precision,
+        resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
+        frame=frame, threads=config.threads,
+        # live: one request at a time, each as fast as possible; files: keep every core busy
+        performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT")
+
+
+def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig], Segmenter] = Segmenter,
+                   on_frame: Callable[[int], None] | None = None) -> Pipeline:
+    """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts).
+
+    ``make_segmenter`` lets a caller reuse compiled models across runs (``vbg batch`` keeps one per worker);
+    ``on_frame`` is called with the output frame count after each frame (file mode)."""
     refiner = MaskRefiner(RefineConfig.from_settings(config.refine, config.ramp, config.guided, config.feather,
                                                      config.smooth))
     compositor = build_compositor(config.background, config.blur, config.color, config.transparent, config.fit)
@@ -48,18 +63,13 @@ def build_pipeline(config: RunConfig) -> Pipeline:
     try:
         sinks = build_sinks(config, source)
         live = source.info.live if config.live is None else config.live
-        segmenter = Segmenter(SegmenterConfig(
-            model=config.model, device=config.device, size=config.size, precision=config.precision,
-            resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
-            frame=source.info.size,
-            # live: one request at a time, each as fast as possible; files: keep every core busy
-            performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT"))
+        segmenter = make_segmenter(segmenter_config(config, source.info.size, live))
     except BaseException:
         source.close()
         raise
     options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
-                              snapshot_dir=config.snapshot_dir)
+                              snapshot_dir=config.snapshot_dir, on_frame=on_frame)
     return Pipeline(source, segmenter, compositor, sinks, options, refiner)
 
 

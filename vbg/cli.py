@@ -250,9 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even if the IR is cached")
     p.set_defaults(func=cmd_convert)
 
+    from .batch.cli import add_batch_parser
     from .bench_cli import add_bench_parser
     from .train.cli import add_train_parser
 
+    add_batch_parser(sub)
     add_bench_parser(sub)
     add_train_parser(sub)
     try:

@@ -19,6 +19,7 @@ import numpy as np
 from .errors import VbgError
 from .imageio import read_image
 from .resize import shrink
+from .video import VIDEO_EXTENSIONS
 
 #: Named colours accepted by ``--color`` besides ``#rrggbb`` and ``r,g,b``.
 COLOR_NAMES = {
@@ -396,7 +397,7 @@ class Compositor:
             background.close()
 
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif")
+BACKGROUND_VIDEO_EXTENSIONS = VIDEO_EXTENSIONS + (".gif",)
 
 
 DEFAULT_BLUR = 21  # px, --blur without a value and the background when none is given
@@ -414,7 +415,7 @@ def build_compositor(pictures: list[str], blur: int | None = None, color: str | 
         notice(f"no background given: blurring the real one ({DEFAULT_BLUR} px); "
                f"choose with --background, --color, --blur PX or --transparent")
         blur = DEFAULT_BLUR
-    backgrounds: list[Background] = [VideoBackground(p, fit) if p.lower().endswith(VIDEO_EXTENSIONS)
+    backgrounds: list[Background] = [VideoBackground(p, fit) if p.lower().endswith(BACKGROUND_VIDEO_EXTENSIONS)
                                      else ImageBackground(p, fit) for p in pictures]
     if blur is not None:
         backgrounds.append(BlurBackground(blur))

@@ -53,6 +53,7 @@ class RunConfig:
     cache_dir: str | None = None
     calibration: str | None = None  # int8: folder of images/videos to calibrate on (default: the samples)
     requests: int | None = None  # async infer requests; default: the device's optimal number
+    threads: int | None = None  # CPU inference threads; default: all cores (vbg batch sets it per worker)
     # background
     background: list[str] = field(default_factory=list)  # images or videos; the first is used, keys cycle
     color: str | None = None
@@ -78,7 +79,7 @@ CHOICES = {
     "model": tuple(MODELS),
     "fit": ("cover", "contain", "stretch"),
 }
-POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "max_frames", "blur")
+POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "threads", "max_frames", "blur")
 
 
 def _check_type(key: str, value: Any, annotation: Any) -> Any:

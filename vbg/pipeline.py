@@ -25,6 +25,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class PipelineOptions:
     progress: bool = True  # progress bar with ETA in file mode
     sink_queue: int = 4  # frames buffered per sink
     snapshot_dir: str = "."
+    on_frame: Callable[[int], None] | None = None  # observer: called with frames_out after each ordered frame
 
 
 @dataclass
@@ -405,6 +407,8 @@ class Pipeline:
                     in_flight.release()
                 if progress is not None:
                     progress.update(1)
+                if self.options.on_frame is not None:
+                    self.options.on_frame(self.stats.frames_out)
                 if self._done():
                     return
 

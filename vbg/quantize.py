@@ -31,12 +31,12 @@ import numpy as np
 import openvino as ov
 
 from .errors import VbgError
+from .video import VIDEO_EXTENSIONS
 
 #: Where the default calibration media live: package data, so an installed wheel has them (the repository's
 #: ``samples/`` links to the same files).
 SAMPLES = Path(__file__).resolve().parent / "assets" / "samples"
 DEFAULT_CALIBRATION = ("person_720p.mp4", "person.jpg")
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 #: At most this many frames are used (NNCF's ``subset_size``); videos are sampled evenly to stay under it.
 #: 32 frames gave the same MAE as 64 (statistics collection costs about a second per frame on 2 cores).
 SUBSET_SIZE = 32

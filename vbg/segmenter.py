@@ -41,6 +41,7 @@ class SegmenterConfig:
     cache_dir: str | None = None
     performance_hint: str = "LATENCY"
     calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
+    threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them
 
 
 class Segmenter:
@@ -60,6 +61,8 @@ class Segmenter:
         self.precision = (default_precision(self.core, config.device) if config.precision == "auto"
                           else config.precision)
         compile_config = runtime_config(self.core, config.device, self.precision, config.performance_hint)
+        if config.threads:
+            compile_config["INFERENCE_NUM_THREADS"] = str(config.threads)
         cache = cache_dir(config.cache_dir)
         self.weights_path = resolve_weights(self.spec, config.weights, cache)
         self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,

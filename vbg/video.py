@@ -7,6 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
+#: Video files vbg reads (calibration, batch folders; backgrounds also take .gif).
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
+
 
 @dataclass(frozen=True)
 class VideoInfo:
