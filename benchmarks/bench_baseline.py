@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vbg.bench import reference_mae  # noqa: E402
 from vbg.config import RunConfig, make_config  # noqa: E402
-from vbg.convert import InputSize, convert_to_openvino, openvino_version  # noqa: E402
-from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-from vbg.sources import open_source  # noqa: E402
-from vbg.weights import cache_dir, file_sha256, get_spec, resolve_weights  # noqa: E402
+from vbg.model.convert import InputSize, convert_to_openvino, openvino_version  # noqa: E402
+from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from vbg.media.sources import open_source  # noqa: E402
+from vbg.model.weights import cache_dir, file_sha256, get_spec, resolve_weights  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "testdata" / "u2netp_reference"

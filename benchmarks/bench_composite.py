@@ -24,10 +24,10 @@ if "VBG_WEIGHTS_DIR" not in os.environ and (REPO.parent / "shared" / "models" / 
     os.environ["VBG_WEIGHTS_DIR"] = str(REPO.parent / "shared" / "models")
 
 from vbg.config import RunConfig  # noqa: E402
-from vbg.compositing import (Blender, BlurBackground, ColorBackground, ImageBackground,  # noqa: E402
+from vbg.compose.compositing import (Blender, BlurBackground, ColorBackground, ImageBackground,  # noqa: E402
                              VideoBackground, blend)
-from vbg.refine import MaskRefiner, RefineConfig, TemporalSmoother, ramp_lut  # noqa: E402
-from vbg.segmenter import Segmenter  # noqa: E402
+from vbg.compose.refine import MaskRefiner, RefineConfig, TemporalSmoother, ramp_lut  # noqa: E402
+from vbg.model.segmenter import Segmenter  # noqa: E402
 
 
 def load_frames(clip: Path, count: int) -> list[np.ndarray]:
@@ -68,7 +68,7 @@ def accuracy_table(reference: Path) -> None:
     for image_path in sorted(glob.glob(str(reference / "images" / "*"))):
         mask = cv2.imread(str(reference / "masks" / (Path(image_path).stem + ".png")), cv2.IMREAD_GRAYSCALE)
         pairs.append((cv2.imread(image_path, cv2.IMREAD_COLOR), mask))
-    print(f"\n| model | MAE bilinear | MAE refined (default) |\n|---|---:|---:|")
+    print("\n| model | MAE bilinear | MAE refined (default) |\n|---|---:|---:|")
     for size, precision, resize in (("192", "int8", "fast"), ("256", "int8", "fast"), ("320", "bf16", "fast"),
                                     ("320", "fp32", "antialias")):
         segmenter = Segmenter(model="u2net_lite", size=size, precision=precision, resize=resize)

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "u2netp_reference"
 
@@ -81,8 +81,8 @@ def main() -> None:
 
     w, h = (int(v) for v in args.frame.split("x"))
     frame = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    header = (f"| size | precision | resize | sync p50 ms | sync p95 ms | sync fps | async fps (requests) "
-              f"| MAE vs official |")
+    header = ("| size | precision | resize | sync p50 ms | sync p95 ms | sync fps | async fps (requests) "
+              "| MAE vs official |")
     print(f"device {args.device}, {w}x{h} frames\n")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")

@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vbg.convert import resolve_size  # noqa: E402
-from vbg.refine import MaskRefiner  # noqa: E402
-from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from vbg.model.convert import resolve_size  # noqa: E402
+from vbg.compose.refine import MaskRefiner  # noqa: E402
+from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.train.data import find_pairs, read_pair, split  # noqa: E402
 from vbg.train.scoring import SetScore, score  # noqa: E402
 from vbg.train.trainer import cpu_name  # noqa: E402
@@ -144,8 +144,8 @@ def main() -> None:
 
 def before_after(path: str, cache_dir: str | None) -> None:
     """Three frames of the sample clip on the beach background: official weights above, person weights below."""
-    from vbg.compositing import build_compositor
-    from vbg.sources import open_source
+    from vbg.compose.compositing import build_compositor
+    from vbg.media.sources import open_source
 
     frames = [f.image for f in open_source(str(ROOT / "samples" / "person_720p.mp4"))]
     picks = [frames[i] for i in (10, 60, 110)]

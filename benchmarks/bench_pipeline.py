@@ -24,11 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vbg.config import RunConfig  # noqa: E402
-from vbg.compositing import Compositor, ImageBackground  # noqa: E402
-from vbg.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from vbg.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-from vbg.sinks import FileSink, NullSink  # noqa: E402
-from vbg.sources import open_source  # noqa: E402
+from vbg.compose.compositing import Compositor, ImageBackground  # noqa: E402
+from vbg.pipeline.core import Pipeline, PipelineOptions  # noqa: E402
+from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from vbg.media.sinks import FileSink, NullSink  # noqa: E402
+from vbg.media.sources import open_source  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,7 +25,7 @@ if "VBG_WEIGHTS_DIR" not in os.environ and (SHARED / "models" / "u2netp.pth").is
 
 @pytest.fixture(scope="session")
 def weights_path() -> Path:
-    from vbg.weights import MODELS, resolve_weights
+    from vbg.model.weights import MODELS, resolve_weights
 
     return resolve_weights(MODELS["u2net_lite"])
 
@@ -39,7 +39,7 @@ def model_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def make_segmenter(weights_path, model_cache):
     """Build (and memoise) a CPU Segmenter for the given settings."""
-    from vbg.segmenter import Segmenter
+    from vbg.model.segmenter import Segmenter
 
     made: dict = {}
 
@@ -77,7 +77,7 @@ def modules_loaded_by_cached_start(weights_path: Path, cache: Path, modules: tup
     """Start a Segmenter from an existing cache in a fresh interpreter, segment one frame, and return which of
     ``modules`` it imported (a cached start must not pay for torch or nncf)."""
     code = (
-        "import json, sys; from vbg.segmenter import Segmenter; import numpy as np; "
+        "import json, sys; from vbg.model.segmenter import Segmenter; import numpy as np; "
         f"s = Segmenter(weights={str(weights_path)!r}, cache_dir={str(cache)!r}, **{settings!r}); "
         "s.segment(np.full((240, 320, 3), 128, np.uint8)); "
         f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))"

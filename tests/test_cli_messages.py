@@ -7,7 +7,7 @@ import argparse
 import re
 from pathlib import Path
 
-from vbg.cli import build_parser
+from vbg.cli.main import build_parser
 
 OTHER_TOOLS = {"--list-devices"}  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
 

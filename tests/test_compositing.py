@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vbg.compositing import (BlurBackground, ColorBackground, Compositor, ImageBackground, NoBackground,
+from vbg.compose.compositing import (BlurBackground, ColorBackground, Compositor, ImageBackground, NoBackground,
                              VideoBackground, blend, cover_resize, parse_color)
 from media import make_indexed_clip, read_index
 from vbg.errors import VbgError

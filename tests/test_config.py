@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ def test_presets_exist_and_load():
     assert {"webcam", "file-quality", "fast"} <= names
     for preset in PRESETS:
         assert isinstance(make_config(preset), RunConfig)
-    from vbg.convert import resolve_size
+    from vbg.model.convert import resolve_size
 
     assert str(resolve_size(make_config(REPO / "configs" / "fast.yaml").size, (1280, 720))) == "288x160"
     assert all(make_config(p).model == "u2netp_person" for p in PRESETS)

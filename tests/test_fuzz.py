@@ -22,8 +22,8 @@ from conftest import assert_clean_error, run_vbg
 from media import make_indexed_clip
 from vbg.config import RunConfig, load_yaml, make_config, validate
 from vbg.errors import VbgError
-from vbg.imageio import read_image
-from vbg.sources import open_source
+from vbg.media.imageio import read_image
+from vbg.media.sources import open_source
 
 # no example database: a test run leaves no .hypothesis/ folder in the checkout
 FAST = settings(max_examples=60, deadline=None, database=None,

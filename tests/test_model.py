@@ -103,7 +103,7 @@ def test_cached_start_does_not_import_torch(make_segmenter, model_cache, weights
 
 def test_unavailable_device_lists_available(weights_path, model_cache):
     from vbg.errors import VbgError
-    from vbg.segmenter import Segmenter
+    from vbg.model.segmenter import Segmenter
 
     with pytest.raises(VbgError, match=r"device 'NPU' is not available here: choose one of CPU"):
         Segmenter(device="NPU", weights=str(weights_path), cache_dir=str(model_cache))
@@ -117,7 +117,7 @@ def test_auto_device_runs(make_segmenter):
 
 @pytest.mark.parametrize("text", ["100", "320x100", "0", "abc", "320x320x3", "-32"])
 def test_bad_input_sizes(text):
-    from vbg.convert import InputSize
+    from vbg.model.convert import InputSize
     from vbg.errors import VbgError
 
     with pytest.raises(VbgError, match="input size"):
@@ -125,7 +125,7 @@ def test_bad_input_sizes(text):
 
 
 def test_input_size_parsing():
-    from vbg.convert import InputSize
+    from vbg.model.convert import InputSize
 
     assert InputSize.parse("320") == InputSize(320, 320)
     assert InputSize.parse("192x320") == InputSize(192, 320)

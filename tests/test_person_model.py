@@ -11,9 +11,9 @@ import pytest
 
 from conftest import SHARED, assert_clean_error, run_vbg
 from vbg.errors import VbgError
-from vbg.refine import MaskRefiner
-from vbg.segmenter import Segmenter, SegmenterConfig
-from vbg.weights import DEFAULT_MODEL, MODELS, bundled_weights, file_sha256, find_weights
+from vbg.compose.refine import MaskRefiner
+from vbg.model.segmenter import Segmenter, SegmenterConfig
+from vbg.model.weights import DEFAULT_MODEL, MODELS, bundled_weights, file_sha256, find_weights
 
 PERSONS = SHARED / "persons"
 PER_FOLDER = 24  # held-out photos per folder: enough to separate the two models, quick to score
@@ -28,7 +28,7 @@ def test_person_weights_ship_in_the_package_and_are_the_default():
 
 
 def test_damaged_bundled_weights_are_refused(tmp_path, monkeypatch):
-    import vbg.weights as registry
+    import vbg.model.weights as registry
 
     shutil.copytree(registry.ASSETS, tmp_path / "assets")
     target = tmp_path / "assets" / "u2netp_person.pth"

@@ -17,10 +17,10 @@ import pytest
 
 from conftest import REPO, assert_clean_error, run_vbg
 from media import audio_duration, decode_video, make_indexed_clip, read_index
-from vbg.compositing import BlurBackground, ColorBackground, Compositor
-from vbg.pipeline import Pipeline, PipelineOptions
-from vbg.sinks import FileSink, FrameSink, NullSink, VirtualCameraSink
-from vbg.sources import open_source
+from vbg.compose.compositing import BlurBackground, ColorBackground, Compositor
+from vbg.pipeline.core import Pipeline, PipelineOptions
+from vbg.media.sinks import FileSink, FrameSink, VirtualCameraSink
+from vbg.media.sources import open_source
 
 
 class RecordingSink(FrameSink):

@@ -10,7 +10,7 @@ import pytest
 from conftest import SAMPLES
 from test_model import reference_pairs
 from vbg.errors import VbgError
-from vbg.refine import MaskRefiner, RefineConfig, TemporalSmoother, parse_ramp, ramp_lut
+from vbg.compose.refine import MaskRefiner, RefineConfig, TemporalSmoother, parse_ramp, ramp_lut
 
 
 @pytest.fixture(scope="module")

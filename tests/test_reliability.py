@@ -224,7 +224,7 @@ class FifoCamera:
 
 
 def test_lost_fifo_camera_is_reopened_when_its_writer_comes_back(tmp_path):
-    from vbg.sources import open_source
+    from vbg.media.sources import open_source
 
     camera = FifoCamera(tmp_path)
     first_done = threading.Event()
@@ -250,7 +250,7 @@ def test_lost_fifo_camera_is_reopened_when_its_writer_comes_back(tmp_path):
 
 
 def test_files_and_generators_are_never_reconnected(clip):
-    from vbg.sources import open_source
+    from vbg.media.sources import open_source
 
     for spec in (str(clip), "lavfi:testsrc2=size=64x64:rate=30:duration=0.2"):
         source = open_source(spec, live=True)
@@ -280,8 +280,8 @@ def test_camera_lost_mid_stream_saves_what_was_processed_and_exits_3(tmp_path, e
 @pytest.fixture(scope="module")
 def ir_cache(tmp_path_factory, weights_path):
     """A cache with one small IR (96x96 fp32), built once; tests damage copies of it."""
-    from vbg.convert import InputSize, build_ir
-    from vbg.weights import MODELS
+    from vbg.model.convert import InputSize, build_ir
+    from vbg.model.weights import MODELS
 
     cache = tmp_path_factory.mktemp("ir-cache")
     build_ir(MODELS["u2net_lite"], weights_path, InputSize(96, 96), "fp32", "fast", cache)
@@ -303,7 +303,7 @@ def _missing_bin(folder: Path) -> None:
 
 def _garbage_that_passes_checksums(folder: Path) -> None:
     """A broken XML whose recorded checksum matches: OpenVINO itself rejects it, and that is caught too."""
-    from vbg.weights import file_sha256
+    from vbg.model.weights import file_sha256
 
     _garbage_xml(folder)
     meta = json.loads((folder / "meta.json").read_text())
@@ -319,7 +319,7 @@ def _garbage_that_passes_checksums(folder: Path) -> None:
     (_garbage_that_passes_checksums, "could not be loaded"),
 ])
 def test_damaged_cached_ir_is_rebuilt_with_a_notice(tmp_path, ir_cache, weights_path, capfd, damage, reason):
-    from vbg.segmenter import Segmenter
+    from vbg.model.segmenter import Segmenter
 
     cache = Path(shutil.copytree(ir_cache, tmp_path / "cache"))
     (folder,) = (cache / "ir").glob("u2net_lite-96x96-*")
@@ -333,7 +333,7 @@ def test_damaged_cached_ir_is_rebuilt_with_a_notice(tmp_path, ir_cache, weights_
                           precision="fp32",
                           resize="fast")
     assert np.array_equal(seg.infer(frame), reference.infer(frame))  # the rebuilt model is the same model
-    from vbg.convert import ir_problem
+    from vbg.model.convert import ir_problem
 
     assert ir_problem(folder) is None
 
@@ -344,7 +344,7 @@ def _convert_cmd(cache: Path, weights: Path) -> list[str]:
 
 
 def test_two_processes_converting_the_same_model_share_the_cache(tmp_path, weights_path):
-    from vbg.convert import ir_problem
+    from vbg.model.convert import ir_problem
 
     cache = tmp_path / "cache"
     procs = [subprocess.Popen(_convert_cmd(cache, weights_path), cwd=REPO, stdout=subprocess.PIPE,
@@ -362,7 +362,7 @@ def test_a_second_conversion_waits_for_the_holder_and_reuses_its_ir(tmp_path, ir
     (same files, not rebuilt) instead of converting again."""
     from filelock import FileLock
 
-    from vbg.convert import ir_problem
+    from vbg.model.convert import ir_problem
 
     (built,) = (ir_cache / "ir").glob("u2net_lite-96x96-*")
     cache = tmp_path / "cache"
@@ -386,7 +386,7 @@ def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch, weig
     ``*.part`` file, exactly where it writes them; the real download_weights must clean both up."""
     import gdown
 
-    from vbg.weights import MODELS, resolve_weights
+    from vbg.model.weights import MODELS, resolve_weights
 
     half = weights_path.read_bytes()[: weights_path.stat().st_size // 2]
     calls = []
@@ -440,10 +440,10 @@ def test_disk_full_stops_cleanly_with_one_line_and_no_partial_file(tmp_path, env
 def test_virtual_camera_closing_mid_run_stops_the_run_and_reports_it(tmp_path, make_segmenter, monkeypatch):
     from pyvirtualcam.camera import BACKENDS
 
-    from vbg.compositing import ColorBackground, Compositor
-    from vbg.pipeline import Pipeline, PipelineOptions
-    from vbg.sinks import FileSink, VirtualCameraSink
-    from vbg.sources import open_source
+    from vbg.compose.compositing import ColorBackground, Compositor
+    from vbg.pipeline.core import Pipeline, PipelineOptions
+    from vbg.media.sinks import FileSink, VirtualCameraSink
+    from vbg.media.sources import open_source
 
     class ClosingCamera:
         """A pyvirtualcam backend whose device goes away after 10 frames (the app holding it quit)."""
@@ -510,10 +510,10 @@ def test_signal_finishes_decoded_frames_and_reports_what_the_file_holds(tmp_path
 
 # -- timing and orientation metadata -----------------------------------------------------------------------
 def test_variable_frame_rate_input_keeps_its_timestamps(tmp_path, make_segmenter):
-    from vbg.compositing import BlurBackground, Compositor
-    from vbg.pipeline import Pipeline, PipelineOptions
-    from vbg.sinks import FileSink
-    from vbg.sources import open_source
+    from vbg.compose.compositing import BlurBackground, Compositor
+    from vbg.pipeline.core import Pipeline, PipelineOptions
+    from vbg.media.sinks import FileSink
+    from vbg.media.sources import open_source
 
     rng = random.Random(3)
     pts, t = [], 0
@@ -548,10 +548,10 @@ def test_variable_frame_rate_input_keeps_its_timestamps(tmp_path, make_segmenter
 def test_rotation_metadata_is_honoured_by_turning_frames_upright(tmp_path, make_segmenter, rotation, turn):
     """A phone's portrait clip is stored as landscape with a display matrix; vbg turns the frames upright
     (as players do) and writes them upright, so the output needs no rotation flag."""
-    from vbg.compositing import ColorBackground, Compositor
-    from vbg.pipeline import Pipeline, PipelineOptions
-    from vbg.sinks import FileSink
-    from vbg.sources import open_source
+    from vbg.compose.compositing import ColorBackground, Compositor
+    from vbg.pipeline.core import Pipeline, PipelineOptions
+    from vbg.media.sinks import FileSink
+    from vbg.media.sources import open_source
 
     clip = tmp_path / "phone.mp4"
     stored = [indexed_frame(i, 320, 240) for i in range(6)]

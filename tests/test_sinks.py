@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import os
 import queue
 import select
@@ -32,9 +31,9 @@ from media import decode_video as read_video
 from media import indexed_frame
 from media import read_index as gray_index
 from vbg.errors import VbgError
-from vbg.sinks import (FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink, default_codec_for,
+from vbg.media.sinks import (FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink, default_codec_for,
                        display_problem, key_name, over_checkerboard)
-from vbg.video import Frame, VideoInfo
+from vbg.media.frames import Frame, VideoInfo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -198,8 +197,8 @@ def test_keyboard_interrupt_leaves_a_playable_file(tmp_path, input_with_audio):
 def test_crash_never_leaves_a_file_under_the_real_name(tmp_path):
     """A hard crash (no close) leaves only the hidden partial file."""
     out = tmp_path / "crash.mp4"
-    code = (f"from fractions import Fraction\nimport os, numpy as np\nfrom vbg.sinks import FileSink\n"
-            f"from vbg.video import Frame, VideoInfo\n"
+    code = (f"from fractions import Fraction\nimport os, numpy as np\nfrom vbg.media.sinks import FileSink\n"
+            f"from vbg.media.frames import Frame, VideoInfo\n"
             f"s = FileSink({str(out)!r}); s.open(VideoInfo(320, 240, 30.0, Fraction(1, 30)))\n"
             f"for i in range(60): s.write(Frame(i, None, i, Fraction(1, 30)), np.zeros((240, 320, 3), np.uint8))\n"
             f"os._exit(3)\n")
@@ -298,8 +297,8 @@ def test_transparency_is_composed_over_black_without_an_alpha_codec(tmp_path):
 CHILD = r"""
 import json, sys, threading, time
 import numpy as np
-from vbg.sinks import WindowSink
-from vbg.video import Frame, VideoInfo
+from vbg.media.sinks import WindowSink
+from vbg.media.frames import Frame, VideoInfo
 
 title = sys.argv[1]
 image = np.zeros((240, 320, 3), np.uint8)
@@ -482,7 +481,7 @@ def test_window_without_display_exits_cleanly_not_qt_abort(display, fragment):
     """In a fresh process (where Qt would abort with 134 on its first call): a VbgError, a clean exit."""
     if not sys.platform.startswith("linux"):
         pytest.skip("DISPLAY only matters on Linux")
-    code = ("from vbg.errors import VbgError\nfrom vbg.sinks import WindowSink\nfrom vbg.video import VideoInfo\n"
+    code = ("from vbg.errors import VbgError\nfrom vbg.media.sinks import WindowSink\nfrom vbg.media.frames import VideoInfo\n"
             "import numpy as np\ntry:\n    WindowSink().open(VideoInfo(320, 240, 30.0))\n"
             "except VbgError as e:\n    print(e)\n    raise SystemExit(5)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=display_env(display), capture_output=True,

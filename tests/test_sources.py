@@ -23,8 +23,8 @@ import pytest
 
 from media import indexed_frame, read_index
 from vbg.errors import VbgError
-from vbg.sources import AVSource, CameraSource, FrameBuffer, ImageSource, open_source
-from vbg.video import Frame
+from vbg.media.sources import AVSource, CameraSource, FrameBuffer, ImageSource, open_source
+from vbg.media.frames import Frame
 
 W, H, FPS = 320, 240, 30
 

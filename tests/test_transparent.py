@@ -9,10 +9,10 @@ import pytest
 from conftest import SAMPLES, run_vbg
 from media import decode_bgra
 from test_pipeline import RecordingSink
-from vbg.compositing import Compositor
-from vbg.pipeline import Pipeline, PipelineOptions
-from vbg.sinks import FileSink
-from vbg.sources import open_source
+from vbg.compose.compositing import Compositor
+from vbg.pipeline.core import Pipeline, PipelineOptions
+from vbg.media.sinks import FileSink
+from vbg.media.sources import open_source
 
 
 @pytest.fixture(scope="module")

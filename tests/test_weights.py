@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vbg.errors import VbgError
-from vbg.u2net import U2NET, U2NETP
-from vbg.weights import MODELS, find_weights, load_checked, resolve_weights
+from vbg.model.u2net import U2NET, U2NETP
+from vbg.model.weights import MODELS, find_weights, load_checked, resolve_weights
 
 
 def test_official_keys_load_strict(weights_path):

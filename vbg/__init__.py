@@ -12,8 +12,8 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Segmenter": "vbg.segmenter", "SegmenterConfig": "vbg.segmenter",
-    "Pipeline": "vbg.pipeline", "PipelineOptions": "vbg.pipeline", "RunStats": "vbg.pipeline",
+    "Segmenter": "vbg.model.segmenter", "SegmenterConfig": "vbg.model.segmenter",
+    "Pipeline": "vbg.pipeline.core", "PipelineOptions": "vbg.pipeline.core", "RunStats": "vbg.pipeline.core",
     "RunConfig": "vbg.config", "make_config": "vbg.config", "run": "vbg.app", "VbgError": "vbg.errors",
 }
 __all__ = sorted(_EXPORTS)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .compositing import build_compositor
+from .compose.compositing import build_compositor
 from .config import RunConfig
 from .errors import VbgError
-from .pipeline import Pipeline, PipelineOptions, RunStats
-from .refine import MaskRefiner, RefineConfig
-from .segmenter import Segmenter, SegmenterConfig
-from .sinks import FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink
-from .sources import FrameSource, open_source
+from .pipeline.core import Pipeline, PipelineOptions, RunStats
+from .compose.refine import MaskRefiner, RefineConfig
+from .model.segmenter import Segmenter, SegmenterConfig
+from .media.sinks import FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink
+from .media.sources import FrameSource, open_source
 
 def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
     sinks: list[FrameSink] = []

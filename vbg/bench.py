@@ -8,7 +8,7 @@ device is never favoured by a deeper queue:
   separately as ``ir_s`` when this run had to do it;
 - synchronous latency p50/p95 on one 1280x720 frame of the clip (resize is part of the model);
 - asynchronous throughput with an ``AsyncInferQueue`` of ``requests`` requests;
-- end-to-end pipeline fps on the clip: ``vbg.pipeline.Pipeline`` in file mode into a ``NullSink``;
+- end-to-end pipeline fps on the clip: ``vbg.pipeline.core.Pipeline`` in file mode into a ``NullSink``;
 - mean MAE against reference maps, when a folder with ``images/`` and ``masks/`` is given.
 
 A device that is not present (or cannot run a precision) becomes a row whose status says so; the matrix goes on.
@@ -58,7 +58,7 @@ class BenchMatrix:
 
     def check(self) -> None:
         """Reject bad settings before any model is built."""
-        from .convert import PRECISIONS, RESIZE_MODES, resolve_size
+        from .model.convert import PRECISIONS, RESIZE_MODES, resolve_size
 
         for p in self.precisions:
             if p not in PRECISIONS:
@@ -145,7 +145,7 @@ class Bench:
     def frames(self) -> list[np.ndarray]:
         """The clip's decoded frames (for the latency and throughput loops), decoded once."""
         if self._frames is None:
-            from .sources import open_source
+            from .media.sources import open_source
 
             self._frames = [f.image for f in open_source(self.matrix.clip)]
         return self._frames
@@ -166,7 +166,7 @@ class Bench:
         return self.results
 
     def segmenter(self, cell: CellResult, core: ov.Core):
-        from .segmenter import Segmenter, SegmenterConfig
+        from .model.segmenter import Segmenter, SegmenterConfig
 
         m = self.matrix
         return Segmenter(SegmenterConfig(model=m.model, device=cell.device, size=cell.size, precision=cell.precision,
@@ -174,7 +174,7 @@ class Bench:
                                          performance_hint=cell.hint, calibration=m.calibration), core=core)
 
     def run_cell(self, cell: CellResult) -> CellResult:
-        from .devices import check_device
+        from .model.devices import check_device
 
         try:
             check_device(self.core, cell.device)
@@ -231,10 +231,10 @@ class Bench:
         return done / (time.perf_counter() - start)
 
     def _pipeline(self, segmenter, requests: int) -> float:
-        from .compositing import Compositor, ImageBackground
-        from .pipeline import Pipeline, PipelineOptions
-        from .sinks import NullSink
-        from .sources import open_source
+        from .compose.compositing import Compositor, ImageBackground
+        from .pipeline.core import Pipeline, PipelineOptions
+        from .media.sinks import NullSink
+        from .media.sources import open_source
 
         source = open_source(self.matrix.clip, loop=True)
         stats = Pipeline(source, segmenter, Compositor([ImageBackground(str(DEFAULT_BACKGROUND))]), [NullSink()],

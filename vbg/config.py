@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import VbgError
-from .weights import DEFAULT_MODEL, MODELS
+from .model.weights import DEFAULT_MODEL, MODELS
 
 
 @dataclass
@@ -60,7 +60,7 @@ class RunConfig:
     blur: int | None = None
     transparent: bool = False
     fit: str = "cover"  # how pictures fill the frame: cover (crop), contain (letterbox) or stretch
-    # mask refinement (see vbg/refine.py)
+    # mask refinement (see vbg/compose/refine.py)
     refine: bool = True  # false: the model's soft mask, bilinear upsampling, no smoothing
     ramp: str | None = "8,248"  # alpha levels mapped to 0 and 255, soft in between; "off" keeps the raw map
     guided: bool = True  # edge-aware upsampling guided by the frame
@@ -148,7 +148,7 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
 
 def _check_refinement(key: str, value: Any, origin: str) -> None:
     """Refinement keys are checked by building the refinement settings they describe."""
-    from .refine import RefineConfig
+    from .compose.refine import RefineConfig
 
     try:
         RefineConfig.from_settings(**{key: value})

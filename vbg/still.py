@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .compositing import Compositor
+from .compose.compositing import Compositor
 from .errors import VbgError
-from .imageio import check_output_path, write_atomic
-from .refine import MaskRefiner
-from .segmenter import Segmenter
+from .media.imageio import check_output_path, write_atomic
+from .compose.refine import MaskRefiner
+from .model.segmenter import Segmenter
 
 
 @dataclass
@@ -75,7 +75,7 @@ def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None,
     One input file: ``output`` (and the others) are file names. Several inputs, or a folder: they are folders
     (created if missing) and each result keeps the input's name (``.png`` for transparent results; mattes and
     figures are ``.png``). No output may be an input file."""
-    from .imageio import IMAGE_EXTENSIONS
+    from .media.imageio import IMAGE_EXTENSIONS
 
     paths = [Path(p) for p in inputs]
     if len(paths) == 1 and not paths[0].is_dir():

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..config import RunConfig
 from ..errors import VbgError
-from ..imageio import IMAGE_EXTENSIONS
-from ..video import VIDEO_EXTENSIONS
+from ..media.imageio import IMAGE_EXTENSIONS
+from ..media.frames import VIDEO_EXTENSIONS
 
 #: Run settings that do not change what a file's output looks like (left out of the settings hash).
 NOT_IN_HASH = ("input", "output", "window", "vcam", "vcam_device", "vcam_backend", "null", "progress",

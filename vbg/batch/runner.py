@@ -85,7 +85,7 @@ class BatchRunner:
         from tqdm import tqdm
 
         from ..errors import VbgError
-        from ..metrics import progress_interval
+        from ..pipeline.metrics import progress_interval
 
         try:
             client, cluster = self._client()

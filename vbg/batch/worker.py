@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..config import RunConfig
 from ..errors import VbgError
-from ..segmenter import Segmenter, SegmenterConfig
+from ..model.segmenter import Segmenter, SegmenterConfig
 from .jobs import BatchJob, is_complete, write_sidecar
 
 PROGRESS_TOPIC = "vbg-batch-progress"
@@ -43,7 +43,7 @@ class FileResult:
 
 def cached_segmenter(config: SegmenterConfig) -> Segmenter:
     """One compiled model per (settings, input size) per worker process."""
-    from ..convert import resolve_size
+    from ..model.convert import resolve_size
 
     key = dataclasses.replace(config, size=str(resolve_size(config.size, config.frame)), frame=None)
     with _MODELS_LOCK:
@@ -132,9 +132,9 @@ def _process_video(job: BatchJob, config: RunConfig, work) -> int:
 
 def _process_image(job: BatchJob, config: RunConfig, work) -> int:
     from ..app import segmenter_config
-    from ..compositing import build_compositor
-    from ..imageio import read_image, write_image
-    from ..refine import MaskRefiner, RefineConfig
+    from ..compose.compositing import build_compositor
+    from ..media.imageio import read_image, write_image
+    from ..compose.refine import MaskRefiner, RefineConfig
     from ..still import replace_background
 
     image = read_image(job.input)

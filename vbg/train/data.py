@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..convert import MEAN_RGB, SCALE_RGB
+from ..model.convert import MEAN_RGB, SCALE_RGB
 from ..errors import VbgError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")

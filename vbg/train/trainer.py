@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..errors import VbgError
-from ..metrics import progress_interval
-from ..u2net import U2NETP
+from ..pipeline.metrics import progress_interval
+from ..model.u2net import U2NETP
 from .data import BatchMaker, Pair, find_pairs, load_backgrounds, normalise, read_pair, split
 from .scoring import SetScore, score
 
@@ -114,7 +114,7 @@ def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tenso
 
 def predict(model: torch.nn.Module, image: np.ndarray, pixels: int) -> np.ndarray:
     """Fused person probability for a BGR photo, at model resolution (the photo's aspect, ``pixels`` pixels)."""
-    from ..convert import InputSize
+    from ..model.convert import InputSize
 
     size = InputSize.for_frame(image.shape[1], image.shape[0], pixels)
     small = cv2.resize(image, (size.width, size.height), interpolation=cv2.INTER_AREA)

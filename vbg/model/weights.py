@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import VbgError
+from ..errors import VbgError
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -37,7 +37,7 @@ class ModelSpec:
     """One selectable model: its architecture, official checkpoint name and download ids."""
 
     name: str
-    arch: str  # "U2NETP" or "U2NET": the class in vbg.u2net
+    arch: str  # "U2NETP" or "U2NET": the class in vbg.model.u2net
     filename: str
     gdrive_ids: tuple[str, ...]
     size_mb: float

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import VbgError
-from .video import Frame, VideoInfo
+from ..errors import VbgError
+from .frames import Frame, VideoInfo
 
 #: Containers FileSink writes.  Single images are written elsewhere; .avi is left out because it cannot
 #: store presentation timestamps (H.264 with B-frames comes back out of order).

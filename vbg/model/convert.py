@@ -15,7 +15,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import openvino as ov
 import openvino.opset13 as ops
 from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
-from .errors import VbgError
+from ..errors import VbgError, notice
 from .weights import ModelSpec, file_sha256, load_checked
 
 IR_FILES = ("model.xml", "model.bin")  # checked against the sizes and hashes recorded in meta.json
@@ -41,7 +40,7 @@ RESIZE_MODES = {
     "fast": ResizeAlgorithm.RESIZE_LINEAR,
 }
 #: Precisions: the IR's weight format and the runtime's compute type.  fp16 is an fp16-compressed IR; bf16 is
-#: the fp32 IR run with the CPU's bf16 inference hint; int8 is the fp32 IR quantised by NNCF (vbg.quantize).
+#: the fp32 IR run with the CPU's bf16 inference hint; int8 is the fp32 IR quantised by NNCF (vbg.model.quantize).
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
 
@@ -201,11 +200,6 @@ def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize) -> ov.M
     return model
 
 
-def notice(message: str) -> None:
-    """One line on stderr for something vbg fixed by itself (not an error: the job goes on)."""
-    print(f"vbg: {message}", file=sys.stderr)
-
-
 def ir_problem(folder: Path) -> str | None:
     """Why the cached IR in ``folder`` cannot be trusted (one phrase), or None if it is intact.
 
@@ -239,7 +233,7 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
     leaves a half-written model that a later start would load.  A damaged entry (see ``ir_problem``) is
     rebuilt with a one-line notice.  Conversion holds a file lock per entry: a second process converting
     the same model waits for the first and then reuses its IR instead of racing it.  ``int8`` quantises the
-    fp32 IR on the frames of ``calibration`` (a folder; default: the bundled samples), see ``vbg.quantize``.
+    fp32 IR on the frames of ``calibration`` (a folder; default: the bundled samples), see ``vbg.model.quantize``.
     """
     if precision not in PRECISIONS:
         raise VbgError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import VbgError
+from ..errors import VbgError
 from .resize import shrink
 
 
@@ -56,7 +56,7 @@ class RefineConfig:
         if not 0 <= self.temporal < 1:
             raise VbgError(f"bad temporal smoothing {self.temporal}: use a weight from 0 (off) to below 1, e.g. 0.75")
         if not (0 <= self.agree < self.disagree <= 255 and 0 <= self.still < self.moving <= 255):
-            raise VbgError(f"bad motion thresholds: need 0 <= agree < disagree <= 255 and 0 <= still < moving <= 255")
+            raise VbgError("bad motion thresholds: need 0 <= agree < disagree <= 255 and 0 <= still < moving <= 255")
         if self.feather < 0 or self.guided_radius < 1 or self.guided_eps <= 0:
             raise VbgError("bad refinement settings: feather >= 0, guided radius >= 1 and guided eps > 0 are needed")
 

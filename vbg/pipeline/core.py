@@ -29,20 +29,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import openvino as ov
 
-from .compositing import Compositor
-from .errors import VbgError
-from .imageio import write_image
+from ..compose.compositing import Compositor
+from ..errors import VbgError
+from ..media.imageio import write_image
 from .metrics import LatencyStats, RateMeter, progress_interval
-from .overlay import OverlayStats, draw_overlay
-from .refine import MaskRefiner
-from .segmenter import Segmenter
-from .sinks import FrameSink
-from .sources import FrameSource
-from .video import Frame
+from ..compose.overlay import OverlayStats, draw_overlay
+from ..compose.refine import MaskRefiner
+from ..model.segmenter import Segmenter
+from ..media.sinks import FrameSink
+from ..media.sources import FrameSource
+from ..media.frames import Frame
 
 _END = object()  # end-of-stream marker on internal queues
 

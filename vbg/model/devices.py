@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import openvino as ov
 
-from .errors import VbgError
+from ..errors import VbgError
 
 #: Devices that pick or combine real devices; they are never listed in ``available_devices``.
 META_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")

@@ -39,9 +39,9 @@ import av
 import cv2
 import numpy as np
 
-from .errors import VbgError
+from ..errors import VbgError
 from .imageio import IMAGE_EXTENSIONS, read_image
-from .video import Frame, VideoInfo
+from .frames import Frame, VideoInfo
 
 QUEUE_FRAMES = 8  # file mode: frames decoded ahead of the consumer (memory bound: 8 x one frame)
 CLOSE_TIMEOUT = 1.0  # close() waits this long for the capture thread; a stuck syscall must not hang the app

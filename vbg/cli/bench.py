@@ -22,8 +22,8 @@ def _ints(text: str) -> list[int]:
 
 
 def add_bench_parser(sub) -> None:
-    from .bench import BenchMatrix
-    from .weights import MODELS
+    from ..bench import BenchMatrix
+    from ..model.weights import MODELS
 
     p = sub.add_parser(
         "bench", help="compare devices, precisions, input sizes and hints on this machine",
@@ -58,8 +58,8 @@ def add_bench_parser(sub) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import DEFAULT_CLIP, HEADER, Bench, BenchMatrix, write_results
-    from .errors import VbgError
+    from ..bench import DEFAULT_CLIP, HEADER, Bench, BenchMatrix, write_results
+    from ..errors import VbgError
 
     if min(args.frames, args.runs) <= 0 or args.seconds <= 0:
         raise VbgError("--frames, --runs and --seconds must be positive")

@@ -47,7 +47,7 @@ def add_run_parser(sub) -> None:
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar for files")
     g.add_argument("--snapshot-dir", metavar="DIR", help="where the s key saves PNGs (default .)")
     g.add_argument("--requests", type=int, metavar="N", help="async infer requests (default: device optimum)")
-    from .cli import add_background_args, add_model_args
+    from .common import add_background_args, add_model_args
 
     add_background_args(p, allow_video=True, suppress=True)
     add_model_args(p, suppress=True)
@@ -55,14 +55,14 @@ def add_run_parser(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import make_config
+    from ..config import make_config
 
     given = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config")}
     config = make_config(getattr(args, "config", None), **given)
-    from .app import run  # after validation: a bad preset fails before anything heavy is imported
+    from ..app import run  # after validation: a bad preset fails before anything heavy is imported
 
     stats = run(config)
     print(f"vbg: {stats.summary()}", file=sys.stderr)
-    from .cli import EXIT_SOURCE_LOST
+    from .common import EXIT_SOURCE_LOST
 
     return EXIT_SOURCE_LOST if stats.source_lost else 0

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 import openvino as ov
 
-from .convert import RESIZE_MODES, InputSize, build_ir, notice, resolve_size
+from ..errors import notice
+from .convert import RESIZE_MODES, InputSize, build_ir, resolve_size
 from .devices import check_device, default_precision, runtime_config
-from .errors import VbgError
+from ..errors import VbgError
 from .weights import DEFAULT_MODEL, cache_dir, get_spec, resolve_weights
 
 MAX_MODEL_FRAME = 2048  # longer frame sides are shrunk before inference (see Segmenter.check_frame)
@@ -69,7 +70,7 @@ class Segmenter:
                                       calibration=config.calibration)
         try:
             self.compiled = self.core.compile_model(self.core.read_model(self.ir_path), config.device, compile_config)
-        except RuntimeError as exc:  # an IR that passed its checksums but OpenVINO rejects: rebuild it once
+        except RuntimeError:  # an IR that passed its checksums but OpenVINO rejects: rebuild it once
             notice(f"cached model {self.ir_path.parent} could not be loaded by OpenVINO; rebuilding it")
             self.ir_path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
                                     force=True, calibration=config.calibration)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from .. import weights as registry
+from ..model import weights as registry
 
 
 def add_train_parser(sub) -> None:
-    from .trainer import TrainConfig
+    from ..train.trainer import TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if not callable(f.default_factory)}
     p = sub.add_parser("train", help="fine-tune U2NETP on person masks (needs torch; slow without AMX/BF16)",
@@ -36,7 +36,7 @@ def add_train_parser(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .trainer import TrainConfig, Trainer
+    from ..train.trainer import TrainConfig, Trainer
 
     init = args.init
     if init is None and not args.resume:

@@ -10,7 +10,7 @@ BATCH_ONLY = ("inputs", "output", "address", "workers", "retries", "progress", "
 
 
 def add_batch_parser(sub) -> None:
-    from ..cli import add_background_args, add_model_args
+    from .common import add_background_args, add_model_args
 
     p = sub.add_parser("batch", help="process many videos and images, locally or on a Dask cluster",
                        argument_default=S,
@@ -45,7 +45,7 @@ def add_batch_parser(sub) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     from ..config import make_config
     from ..errors import VbgError
-    from .jobs import plan_batch
+    from ..batch.jobs import plan_batch
 
     given = {k: v for k, v in vars(args).items() if k not in BATCH_ONLY}
     config = make_config(getattr(args, "config", None), **given)
@@ -54,13 +54,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if value is not None and value < (1 if name == "workers" else 0):
             raise VbgError(f"--{name} {value}: use {'1 or more' if name == 'workers' else '0 or more'}")
     jobs = plan_batch(args.inputs, args.output, config.transparent)
-    from ..compositing import DEFAULT_BLUR, build_compositor
+    from ..compose.compositing import DEFAULT_BLUR, build_compositor
 
     # backgrounds are checked here, before any worker starts; the default-blur notice is printed once
     build_compositor(config.background, config.blur, config.color, config.transparent, config.fit).close()
     if not (config.background or config.blur or config.color or config.transparent):
         config = dataclasses.replace(config, blur=DEFAULT_BLUR)
-    from .runner import BatchRunner, Layout, print_summary
+    from ..batch.runner import BatchRunner, Layout, print_summary
 
     layout = Layout.for_machine(getattr(args, "workers", None), config.threads)
     runner = BatchRunner(jobs, config, address=getattr(args, "address", None), layout=layout,

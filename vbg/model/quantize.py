@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from .errors import VbgError
-from .video import VIDEO_EXTENSIONS
+from ..errors import VbgError
+from ..media.frames import VIDEO_EXTENSIONS
 
 #: Where the default calibration media live: package data, so an installed wheel has them (the repository's
 #: ``samples/`` links to the same files).
@@ -66,7 +66,7 @@ class CalibrationSet:
     @classmethod
     def find(cls, folder: str | Path | None = None) -> "CalibrationSet":
         """The default sample media, or every image and video in ``folder`` (not recursive)."""
-        from .imageio import IMAGE_EXTENSIONS
+        from ..media.imageio import IMAGE_EXTENSIONS
 
         if folder is None:
             files = [SAMPLES / name for name in DEFAULT_CALIBRATION]
@@ -93,8 +93,8 @@ class CalibrationSet:
 
     def frames(self, limit: int = SUBSET_SIZE) -> list[np.ndarray]:
         """Up to ``limit`` BGR uint8 frames: every image, then evenly spaced frames of the videos."""
-        from .imageio import read_image
-        from .sources import open_source
+        from ..media.imageio import read_image
+        from ..media.sources import open_source
 
         images = [read_image(p) for p in self.files if p.suffix.lower() not in VIDEO_EXTENSIONS]
         videos = [p for p in self.files if p.suffix.lower() in VIDEO_EXTENSIONS]
@@ -186,7 +186,8 @@ def quantize_ir(fp32_xml: Path, calibration: CalibrationSet, final: Path) -> Pat
 
     import nncf
 
-    from .convert import IR_FILES, notice
+    from ..errors import notice
+    from .convert import IR_FILES
     from .weights import file_sha256
 
     notice(f"quantising {fp32_xml.parent.name} to INT8 with NNCF (once, then cached; under a minute on 2 cores)")

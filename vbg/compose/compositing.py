@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import VbgError
-from .imageio import read_image
+from ..errors import VbgError
+from ..media.imageio import read_image
 from .resize import shrink
-from .video import VIDEO_EXTENSIONS
+from ..media.frames import VIDEO_EXTENSIONS
 
 #: Named colours accepted by ``--color`` besides ``#rrggbb`` and ``r,g,b``.
 COLOR_NAMES = {
@@ -410,7 +410,7 @@ def build_compositor(pictures: list[str], blur: int | None = None, color: str | 
     With none of them (and no transparency) the real background is blurred, as video-call apps do by default,
     and a notice says so."""
     if not pictures and blur is None and not color and not transparent:
-        from .convert import notice
+        from ..errors import notice
 
         notice(f"no background given: blurring the real one ({DEFAULT_BLUR} px); "
                f"choose with --background, --color, --blur PX or --transparent")

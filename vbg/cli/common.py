@@ -1,0 +1,104 @@
+"""Options shared by several subcommands (model, background, refinement) and the exit codes.
+
+Flags that a ``--config`` preset may also set are added with ``suppress=True``: unset flags stay out of the
+namespace, so the preset's value (or ``RunConfig``'s default) wins over an argparse literal.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_USAGE = 2
+EXIT_SOURCE_LOST = 3  # the outputs are complete up to the moment the live input went away
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """Options that choose and build the segmentation model (shared by every subcommand that runs it).
+
+    ``suppress`` leaves unset options out of the namespace, so a config preset can provide them.
+    """
+    from ..model.convert import PRECISIONS, RESIZE_MODES
+    from ..model.weights import DEFAULT_MODEL, MODELS
+
+    g = parser.add_argument_group("model")
+    if suppress:
+        g = _SuppressingGroup(g)
+    g.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS), help="segmentation model (default %(default)s)")
+    g.add_argument("--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
+    g.add_argument("--size", default="auto",
+                   help="model input size: auto (the frame's aspect at about 256x256 pixels), auto:N (at NxN), "
+                        "N or WxH in multiples of 32 (default %(default)s)")
+    g.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS],
+                   help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32; int8 = NNCF-quantised "
+                        "(default %(default)s)")
+    g.add_argument("--resize", default="antialias", choices=list(RESIZE_MODES),
+                   help="input resize inside the model: antialias matches the reference, fast saves time")
+    g.add_argument("--weights", metavar="PATH", help="PyTorch checkpoint (default: $VBG_WEIGHTS_DIR, cache, download)")
+    g.add_argument("--cache-dir", metavar="DIR", help="weights and IR cache (default: $VBG_CACHE_DIR or ~/.cache/vbg)")
+    g.add_argument("--calibration", metavar="DIR", help="int8: images/videos to calibrate on (default: the samples)")
+
+
+class _SuppressingGroup:
+    """Adds arguments with ``default=SUPPRESS`` whatever default the caller passes."""
+
+    def __init__(self, group) -> None:
+        self.group = group
+
+    def add_argument(self, *names, **kwargs):
+        kwargs["default"] = argparse.SUPPRESS
+        kwargs["help"] = kwargs.get("help", "").replace(" (default %(default)s)", "")
+        return self.group.add_argument(*names, **kwargs)
+
+
+def segmenter_config(args: argparse.Namespace, **extra):
+    from ..model.segmenter import SegmenterConfig
+
+    return SegmenterConfig(model=args.model, device=args.device, size=args.size, precision=args.precision,
+                           resize=args.resize, weights=args.weights, cache_dir=args.cache_dir,
+                           calibration=args.calibration, **extra)
+
+
+def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
+    from ..compose.compositing import DEFAULT_BLUR
+
+    g = parser.add_argument_group("background (several: the first is used, the b and m keys cycle them)")
+    if suppress:
+        g = _SuppressingGroup(g)
+    kind = "IMAGE or VIDEO" if allow_video else "IMAGE"
+    g.add_argument("--background", "-b", action="append", default=[], metavar=kind, help=f"replacement {kind.lower()}")
+    g.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
+    g.add_argument("--blur", nargs="?", const=DEFAULT_BLUR, type=int, metavar="PX",
+                   help=f"blur the real background (default {DEFAULT_BLUR} px; also what happens with no background "
+                        f"option at all)")
+    g.add_argument("--transparent", action="store_true",
+                   help="keep the matte as alpha (.png/.webp/.tiff images, .mov ProRes 4444/.webm VP9 videos)")
+    g.add_argument("--fit", choices=["cover", "contain", "stretch"], default="cover",
+                   help="how a picture fills the frame: cover crops, contain letterboxes (default %(default)s)")
+    add_refine_args(parser, suppress)
+
+
+def add_refine_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """Mask refinement options (vbg/compose/refine.py), with RunConfig's defaults (``vbg image`` has no presets)."""
+    from ..config import RunConfig
+
+    g = parser.add_argument_group("mask refinement")
+    if suppress:
+        g = _SuppressingGroup(g)
+    g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=RunConfig.refine,
+                   help="refine the mask: ramp, edge-aware upsampling, feather, temporal smoothing (default on)")
+    g.add_argument("--ramp", metavar="LOW,HIGH", default=RunConfig.ramp,
+                   help="alpha levels mapped to 0 and 255, soft in between, or off (default %(default)s)")
+    g.add_argument("--guided", action=argparse.BooleanOptionalAction, default=RunConfig.guided,
+                   help="edge-aware upsampling guided by the frame (default on)")
+    g.add_argument("--feather", type=float, metavar="SIGMA", default=RunConfig.feather,
+                   help="soften edges by a Gaussian of SIGMA pixels, 0 = off (default %(default)s)")
+    g.add_argument("--smooth", type=float, metavar="W", default=RunConfig.smooth,
+                   help="temporal smoothing weight where successive masks agree, 0 = off (default %(default)s)")
+
+
+def refine_config(args: argparse.Namespace):
+    from ..compose.refine import RefineConfig
+
+    return RefineConfig.from_settings(args.refine, args.ramp, args.guided, args.feather, args.smooth)

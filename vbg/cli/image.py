@@ -1,0 +1,91 @@
+"""``vbg image``: one image, or many (files and folders) into a folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import VbgError
+from .common import add_background_args, add_model_args, refine_config, segmenter_config
+
+
+def add_image_parser(sub) -> None:
+    p = sub.add_parser("image", help="replace the background of images (files or folders)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    p.add_argument("-o", "--output", required=True,
+                   help="result image (.png keeps transparency); a folder for several inputs or a folder input")
+    p.add_argument("--mask-out", metavar="PATH", help="also write the alpha matte (a folder for several inputs)")
+    p.add_argument("--figure-out", metavar="PATH",
+                   help="also write an original | mask | result figure (a folder for several inputs)")
+    add_background_args(p, allow_video=False)
+    add_model_args(p)
+    p.set_defaults(func=cmd_image)
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    """One image, or many (files and folders) with one compiled model per input shape and per-file errors."""
+    from ..compose.compositing import build_compositor
+    from ..media.imageio import read_image, write_image
+    from ..compose.refine import MaskRefiner
+    from ..still import plan_image_jobs, replace_background, save_figure
+
+    # Validate every path before the (slow) model start, so bad input fails fast and writes nothing.
+    jobs = plan_image_jobs(args.inputs, args.output, args.mask_out, args.figure_out, args.transparent)
+    single = len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir()
+    first = read_image(jobs[0].input) if single else None
+    compositor = build_compositor(args.background, args.blur, args.color, args.transparent, args.fit)
+    segmenters = _SegmenterPerShape(args)
+
+    def process(job, image) -> str:
+        segmenter = segmenters.get(image)
+        result = replace_background(image, segmenter, compositor, MaskRefiner(refine_config(args)))
+        write_image(job.output, result.result)
+        if job.mask_out:
+            write_image(job.mask_out, result.alpha)
+        if job.figure_out:
+            save_figure(job.figure_out, image, result,
+                        f"{segmenter.describe()}: inference {result.inference_ms:.1f} ms")
+        return (f"{job.input}: {image.shape[1]}x{image.shape[0]}, {segmenter.describe()}, "
+                f"inference {result.inference_ms:.1f} ms -> {job.output}")
+
+    if single:
+        print(process(jobs[0], first))
+        return 0
+    from tqdm import tqdm
+
+    for folder in {p.parent for job in jobs for p in (job.output, job.mask_out, job.figure_out) if p}:
+        folder.mkdir(parents=True, exist_ok=True)
+    failed = []
+    from ..pipeline.metrics import progress_interval
+
+    for job in tqdm(jobs, unit="image", desc="vbg", mininterval=progress_interval(), leave=False):
+        try:
+            process(job, read_image(job.input))
+        except VbgError as exc:  # this file only: the rest go on
+            failed.append(job.input)
+            tqdm.write(f"vbg: error: {exc}", file=sys.stderr)
+    print(f"vbg: {len(jobs) - len(failed)} of {len(jobs)} images written to {args.output}"
+          + (f"; failed: {', '.join(str(p) for p in failed)}" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+class _SegmenterPerShape:
+    """``--size auto`` gives portrait and landscape images different input shapes: one compiled model each,
+    built on first use and warmed up once (the first call includes one-off allocations)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.made: dict[str, object] = {}
+
+    def get(self, image):
+        from ..model.convert import resolve_size
+        from ..model.segmenter import Segmenter
+
+        frame = (image.shape[1], image.shape[0])
+        key = str(resolve_size(self.args.size, frame))
+        if key not in self.made:
+            segmenter = Segmenter(segmenter_config(self.args, frame=frame))
+            segmenter.infer(image)
+            self.made[key] = segmenter
+        return self.made[key]

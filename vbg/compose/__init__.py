@@ -1,0 +1,2 @@
+"""The picture: mask refinement (``refine``), backgrounds and blending (``compositing``), the FPS overlay
+(``overlay``) and resizing (``resize``)."""

@@ -1,0 +1,2 @@
+"""The threaded capture -> infer -> composite -> sinks pipeline (``core``) and its rate and latency meters
+(``metrics``)."""
