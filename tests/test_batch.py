@@ -207,7 +207,9 @@ def test_ctrl_c_leaves_no_partial_files(tmp_path, inputs, model_cache, weights_p
     proc = subprocess.Popen([sys.executable, "-m", "vbg", "batch", str(inputs / "long.mp4"), "-o", str(out),
                              *MODEL, "--weights", str(weights_path), "--cache-dir", str(model_cache),
                              "--no-progress", "--workers", "1"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell that started the tests in the background made them ignore SIGINT
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while writer_of("long", out) is None and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
