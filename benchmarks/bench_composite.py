@@ -24,8 +24,8 @@ if "VBG_WEIGHTS_DIR" not in os.environ and (REPO.parent / "shared" / "models" / 
     os.environ["VBG_WEIGHTS_DIR"] = str(REPO.parent / "shared" / "models")
 
 from vbg.config import RunConfig  # noqa: E402
-from vbg.compose.compositing import (Blender, BlurBackground, ColorBackground, ImageBackground,  # noqa: E402
-                             VideoBackground, blend)
+from vbg.compose.backgrounds import BlurBackground, ColorBackground, ImageBackground, VideoBackground  # noqa: E402
+from vbg.compose.compositing import Blender, blend  # noqa: E402
 from vbg.compose.refine import MaskRefiner, RefineConfig, TemporalSmoother, ramp_lut  # noqa: E402
 from vbg.model.segmenter import Segmenter  # noqa: E402
 

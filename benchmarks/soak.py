@@ -25,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vbg.compose.compositing import Compositor, ImageBackground  # noqa: E402
+from vbg.compose.backgrounds import ImageBackground  # noqa: E402
+
+from vbg.compose.compositing import Compositor  # noqa: E402
 from vbg.pipeline.core import Pipeline, PipelineOptions, RunStats  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.media.sinks import NullSink  # noqa: E402

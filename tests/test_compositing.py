@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vbg.compose.compositing import (BlurBackground, ColorBackground, Compositor, ImageBackground, NoBackground,
-                             VideoBackground, blend, cover_resize, parse_color)
+from vbg.compose.backgrounds import (BlurBackground, ColorBackground, ImageBackground, NoBackground, VideoBackground,
+                                     cover_resize, parse_color)
+from vbg.compose.compositing import Compositor, blend
 from media import make_indexed_clip, read_index
 from vbg.errors import VbgError
 

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import REPO, assert_clean_error, run_vbg
 from media import audio_duration, decode_video, make_indexed_clip, read_index
-from vbg.compose.compositing import BlurBackground, ColorBackground, Compositor
+from vbg.compose.backgrounds import BlurBackground, ColorBackground
+from vbg.compose.compositing import Compositor
 from vbg.pipeline.core import Pipeline, PipelineOptions
 from vbg.media.sinks import FileSink, FrameSink, VirtualCameraSink
 from vbg.media.sources import open_source

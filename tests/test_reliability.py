@@ -440,7 +440,9 @@ def test_disk_full_stops_cleanly_with_one_line_and_no_partial_file(tmp_path, env
 def test_virtual_camera_closing_mid_run_stops_the_run_and_reports_it(tmp_path, make_segmenter, monkeypatch):
     from pyvirtualcam.camera import BACKENDS
 
-    from vbg.compose.compositing import ColorBackground, Compositor
+    from vbg.compose.backgrounds import ColorBackground
+
+    from vbg.compose.compositing import Compositor
     from vbg.pipeline.core import Pipeline, PipelineOptions
     from vbg.media.sinks import FileSink, VirtualCameraSink
     from vbg.media.sources import open_source
@@ -510,7 +512,8 @@ def test_signal_finishes_decoded_frames_and_reports_what_the_file_holds(tmp_path
 
 # -- timing and orientation metadata -----------------------------------------------------------------------
 def test_variable_frame_rate_input_keeps_its_timestamps(tmp_path, make_segmenter):
-    from vbg.compose.compositing import BlurBackground, Compositor
+    from vbg.compose.backgrounds import BlurBackground
+    from vbg.compose.compositing import Compositor
     from vbg.pipeline.core import Pipeline, PipelineOptions
     from vbg.media.sinks import FileSink
     from vbg.media.sources import open_source
@@ -548,7 +551,8 @@ def test_variable_frame_rate_input_keeps_its_timestamps(tmp_path, make_segmenter
 def test_rotation_metadata_is_honoured_by_turning_frames_upright(tmp_path, make_segmenter, rotation, turn):
     """A phone's portrait clip is stored as landscape with a display matrix; vbg turns the frames upright
     (as players do) and writes them upright, so the output needs no rotation flag."""
-    from vbg.compose.compositing import ColorBackground, Compositor
+    from vbg.compose.backgrounds import ColorBackground
+    from vbg.compose.compositing import Compositor
     from vbg.pipeline.core import Pipeline, PipelineOptions
     from vbg.media.sinks import FileSink
     from vbg.media.sources import open_source

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import VbgError
+from .choices import FIT_MODES, PRECISIONS, RESIZE_MODES
 from .model.weights import DEFAULT_MODEL, MODELS
 
 
@@ -73,11 +74,11 @@ class RunConfig:
     snapshot_dir: str = "."
 
 
-CHOICES = {
-    "precision": ("auto", "fp32", "fp16", "bf16", "int8"),
-    "resize": ("antialias", "fast"),
+CHOICES = {  # the lists the model and compositing modules define, so a new choice needs no edit here
+    "precision": ("auto", *PRECISIONS),
+    "resize": tuple(RESIZE_MODES),
     "model": tuple(MODELS),
-    "fit": ("cover", "contain", "stretch"),
+    "fit": FIT_MODES,
 }
 POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "threads", "max_frames", "blur")
 

@@ -1,6 +1,2 @@
-"""The ``vbg`` command: argparse only, one module per subcommand over the Python API (``main`` builds the
-parser and maps errors to exit codes)."""
-
-from .main import main
-
-__all__ = ["main"]
+"""The ``vbg`` command: argparse only, one module per subcommand over the Python API.  ``main.main`` builds the
+parser and maps errors to exit codes; ``common`` holds the options several subcommands share."""

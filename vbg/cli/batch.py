@@ -10,6 +10,7 @@ BATCH_ONLY = ("inputs", "output", "address", "workers", "retries", "progress", "
 
 
 def add_batch_parser(sub) -> None:
+    from ..config import RunConfig
     from .common import add_background_args, add_model_args
 
     p = sub.add_parser("batch", help="process many videos and images, locally or on a Dask cluster",
@@ -35,8 +36,8 @@ def add_batch_parser(sub) -> None:
     g = p.add_argument_group("video encoding")
     g.add_argument("--codec", help="video codec (default libx264; with --transparent prores_ks (.mov) or "
                                      "libvpx-vp9 (.webm))")
-    g.add_argument("--crf", type=int, help="x264/vp9 quality, lower is better (default 23)")
-    g.add_argument("--preset", help="x264 preset (default veryfast)")
+    g.add_argument("--crf", type=int, help=f"x264/vp9 quality, lower is better (default {RunConfig.crf})")
+    g.add_argument("--preset", help=f"x264 preset (default {RunConfig.preset})")
     add_background_args(p, allow_video=True, suppress=True)
     add_model_args(p, suppress=True)
     p.set_defaults(func=cmd_batch)

@@ -19,7 +19,7 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
 
     ``suppress`` leaves unset options out of the namespace, so a config preset can provide them.
     """
-    from ..model.convert import PRECISIONS, RESIZE_MODES
+    from ..choices import PRECISIONS, RESIZE_MODES
     from ..model.weights import DEFAULT_MODEL, MODELS
 
     g = parser.add_argument_group("model")
@@ -61,7 +61,8 @@ def segmenter_config(args: argparse.Namespace, **extra):
 
 
 def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
-    from ..compose.compositing import DEFAULT_BLUR
+    from ..choices import DEFAULT_BLUR, FIT_MODES
+    from ..config import RunConfig
 
     g = parser.add_argument_group("background (several: the first is used, the b and m keys cycle them)")
     if suppress:
@@ -74,7 +75,7 @@ def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, supp
                         f"option at all)")
     g.add_argument("--transparent", action="store_true",
                    help="keep the matte as alpha (.png/.webp/.tiff images, .mov ProRes 4444/.webm VP9 videos)")
-    g.add_argument("--fit", choices=["cover", "contain", "stretch"], default="cover",
+    g.add_argument("--fit", choices=FIT_MODES, default=RunConfig.fit,
                    help="how a picture fills the frame: cover crops, contain letterboxes (default %(default)s)")
     add_refine_args(parser, suppress)
 

@@ -10,6 +10,8 @@ S = argparse.SUPPRESS
 
 
 def add_run_parser(sub) -> None:
+    from ..config import RunConfig
+
     p = sub.add_parser("run", help="process a camera, video file or stream", argument_default=S,
                        description="Replace the background of a camera or video; write to a window, a file "
                                    "and/or a virtual camera.")
@@ -26,7 +28,8 @@ def add_run_parser(sub) -> None:
     g.add_argument("--camera-height", type=int, metavar="PX")
     g.add_argument("--camera-fps", type=float, metavar="FPS")
     g.add_argument("--reconnect", type=int, metavar="N",
-                   help="live inputs: reopen a lost camera/FIFO/URL N times with backoff, then end (default 3)")
+                   help="live inputs: reopen a lost camera/FIFO/URL N times with backoff, then end "
+                        f"(default {RunConfig.reconnect})")
     g = p.add_argument_group("outputs (any combination)")
     g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264); with --transparent .mov (ProRes 4444) or .webm (VP9 alpha)")
     g.add_argument("--window", action="store_true", help="show a window (keys: q quit, space pause, "
@@ -37,15 +40,15 @@ def add_run_parser(sub) -> None:
     g.add_argument("--null", action="store_true", help="discard frames (benchmarks)")
     g.add_argument("--codec", help="video codec (default libx264; with --transparent prores_ks (.mov), libvpx-vp9 "
                                      "(.webm), png or qtrle)")
-    g.add_argument("--crf", type=int, help="x264/vp9 quality, lower is better (default 23)")
-    g.add_argument("--preset", help="x264 preset (default veryfast)")
+    g.add_argument("--crf", type=int, help=f"x264/vp9 quality, lower is better (default {RunConfig.crf})")
+    g.add_argument("--preset", help=f"x264 preset (default {RunConfig.preset})")
     g = p.add_argument_group("display and control")
     g.add_argument("--overlay", action=argparse.BooleanOptionalAction,
                    help="FPS overlay: --overlay burns it into files and the virtual camera too, --no-overlay hides "
                         "it everywhere (default: in the window only; the o key toggles it)")
     g.add_argument("--max-frames", type=int, metavar="N", help="stop after N output frames")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar for files")
-    g.add_argument("--snapshot-dir", metavar="DIR", help="where the s key saves PNGs (default .)")
+    g.add_argument("--snapshot-dir", metavar="DIR", help=f"where the s key saves PNGs (default {RunConfig.snapshot_dir})")
     g.add_argument("--requests", type=int, metavar="N", help="async infer requests (default: device optimum)")
     from .common import add_background_args, add_model_args
 

@@ -9,7 +9,7 @@ from ..model import weights as registry
 
 
 def add_train_parser(sub) -> None:
-    from ..train.trainer import TrainConfig
+    from ..train.config import TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if not callable(f.default_factory)}
     p = sub.add_parser("train", help="fine-tune U2NETP on person masks (needs torch; slow without AMX/BF16)",

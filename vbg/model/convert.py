@@ -24,6 +24,7 @@ import openvino as ov
 import openvino.opset13 as ops
 from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
+from .. import choices
 from ..errors import VbgError, notice
 from .weights import ModelSpec, file_sha256, load_checked
 
@@ -35,13 +36,8 @@ SCALE_RGB = (58.395, 57.12, 57.375)
 #: Resize modes for the folded preprocessing.  "antialias" (Pillow-style bilinear, which widens the filter when
 #: shrinking) reproduces the reference masks best; "fast" (plain bilinear) saves ~25 ms per 720p frame on 2
 #: cores.  See README "Accuracy" for the measured trade-off.
-RESIZE_MODES = {
-    "antialias": ResizeAlgorithm.RESIZE_BILINEAR_PILLOW,
-    "fast": ResizeAlgorithm.RESIZE_LINEAR,
-}
-#: Precisions: the IR's weight format and the runtime's compute type.  fp16 is an fp16-compressed IR; bf16 is
-#: the fp32 IR run with the CPU's bf16 inference hint; int8 is the fp32 IR quantised by NNCF (vbg.model.quantize).
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+RESIZE_MODES = dict(zip(choices.RESIZE_MODES, (ResizeAlgorithm.RESIZE_BILINEAR_PILLOW, ResizeAlgorithm.RESIZE_LINEAR)))
+PRECISIONS = choices.PRECISIONS
 
 
 @dataclass(frozen=True)

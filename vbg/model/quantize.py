@@ -35,7 +35,7 @@ from ..media.frames import VIDEO_EXTENSIONS
 
 #: Where the default calibration media live: package data, so an installed wheel has them (the repository's
 #: ``samples/`` links to the same files).
-SAMPLES = Path(__file__).resolve().parent / "assets" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"  # package data (vbg/assets)
 DEFAULT_CALIBRATION = ("person_720p.mp4", "person.jpg")
 #: At most this many frames are used (NNCF's ``subset_size``); videos are sampled evenly to stay under it.
 #: 32 frames gave the same MAE as 64 (statistics collection costs about a second per frame on 2 cores).

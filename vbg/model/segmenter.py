@@ -4,7 +4,7 @@ This is the only object the rest of vbg needs from the model side.  It resolves 
 the cached IR, compiles it for the chosen device and precision, and offers two ways in:
 
 - ``segment(frame)``: synchronous, returns the matte at the frame's size (images, tests, simple scripts);
-- ``infer_queue()`` + ``alpha_from_request()``: asynchronous requests for the video pipeline.
+- ``infer_queue()`` + ``mask_from_request()``: asynchronous requests for the video pipeline.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ class Segmenter:
         """Validate a BGR frame and add the batch axis the model expects (no copy for contiguous input).
 
         Frames longer than ``MAX_MODEL_FRAME`` pixels on a side (8K) are first shrunk with OpenCV's area
-        filter: the in-model resize works in f32 on the whole frame, which for 8K took minutes and 5 GB here,
-        while the matte comes out at the model's 320 px anyway."""
+        filter: the in-model resize works in f32 on the whole frame, which is slow and memory-hungry at 8K,
+        while the matte comes out at the model's few hundred pixels anyway."""
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             desc = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
             raise ValueError(f"expected a uint8 HxWx3 BGR frame, got {desc}")

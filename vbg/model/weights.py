@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
 ENV_WEIGHTS_DIR = "VBG_WEIGHTS_DIR"
-ASSETS = Path(__file__).resolve().parent / "assets"  # package data: the bundled person weights
+ASSETS = Path(__file__).resolve().parents[1] / "assets"  # package data: the bundled person weights
 ENV_CACHE_DIR = "VBG_CACHE_DIR"
 
 

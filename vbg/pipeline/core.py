@@ -27,14 +27,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
 from ..compose.compositing import Compositor
 from ..errors import VbgError
-from ..media.imageio import write_image
+from .control import Controls
 from .metrics import LatencyStats, RateMeter, progress_interval
 from ..compose.overlay import OverlayStats, draw_overlay
 from ..compose.refine import MaskRefiner
@@ -202,8 +201,8 @@ class Pipeline:
         # ordered = each frame waits for its own mask (file mode, and live --aligned)
         self._ordered = not self.live or self.options.aligned
         self.stats = RunStats()
-        self.overlay_on = self.options.overlay is not False  # the o key toggles it
-        self.paused = False
+        self.controls = Controls(compositor, self.stop, overlay=self.options.overlay is not False,
+                                 snapshot_dir=self.options.snapshot_dir)
         self._stop = threading.Event()
         self._drain = threading.Event()  # no more input: finish what was captured, then end (interrupts)
         self._done_events: dict[str, threading.Event] = {}  # stage thread name -> finished (see _join)
@@ -458,8 +457,8 @@ class Pipeline:
         return limit is not None and self.stats.frames_out >= limit
 
     def _emit(self, frame: Frame, alpha: np.ndarray) -> None:
-        self._handle_keys()
-        while self.paused and not self._stop.is_set():
+        self.controls.poll(self.sinks)
+        while self.controls.paused and not self._stop.is_set():
             self._refresh_paused()
             time.sleep(1 / 30)
         start = time.perf_counter()
@@ -467,6 +466,7 @@ class Pipeline:
         shown = self._with_overlay(frame, image)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
         self._last_output = (frame, shown)
+        self.controls.last_output = shown
         for worker in self._workers:
             worker.put(frame, shown if self._overlay_for(worker.sink) else image, self._stop)
         self.stats.frames_out += 1
@@ -474,7 +474,7 @@ class Pipeline:
 
     def _overlay_for(self, sink) -> bool:
         """The HUD is a preview aid: windows show it; files and virtual cameras get it only with --overlay."""
-        return self.overlay_on and (sink.interactive or self.options.overlay is True)
+        return self.controls.overlay_on and (sink.interactive or self.options.overlay is True)
 
     def _with_overlay(self, frame: Frame, image: np.ndarray) -> np.ndarray:
         """``image`` with the HUD drawn on it; on a copy when some sink still gets the plain picture (or the
@@ -489,41 +489,17 @@ class Pipeline:
         seg = self.segmenter
         return OverlayStats(self._output_rate.rate(), self._mask_rate.rate(),
                             self.stats.latency.last("infer") or 0.0, f"{seg.config.device} {seg.precision} {seg.size}",
-                            f"background: {self.compositor.current.label}" + ("  [paused]" if self.paused else ""))
+                            f"background: {self.compositor.current.label}" + ("  [paused]" if self.controls.paused else ""))
 
-    # -- keys --------------------------------------------------------------------------------------------------
+    # -- pause -------------------------------------------------------------------------------------------------
     def _refresh_paused(self) -> None:
         """While paused, keep the window responsive (it only reads keys when it draws) with the last picture."""
-        self._handle_keys()
+        self.controls.poll(self.sinks)
         last = self._last_output
-        if self.paused and last is not None:
+        if self.controls.paused and last is not None:
             for worker in self._workers:
-                if getattr(worker.sink, "interactive", False):
+                if worker.sink.interactive:
                     worker.put(*last, self._stop)
-
-    def _handle_keys(self) -> None:
-        for worker in self._workers:
-            keys = getattr(worker.sink, "keys", None)
-            while keys is not None and not keys.empty():
-                self.on_key(keys.get_nowait())
-
-    def on_key(self, key: str) -> None:
-        """Window keys: q/Esc quit, space pause, b next background, m next mode, o overlay, s snapshot."""
-        if key in ("q", "esc", "quit"):
-            self.stop()
-        elif key == "space":
-            self.paused = not self.paused
-        elif key == "b":
-            self.compositor.next_background()
-        elif key == "m":
-            self.compositor.next_mode()
-        elif key == "o":
-            self.overlay_on = not self.overlay_on
-        elif key == "s":
-            last = self._last_output
-            if last is not None:
-                path = Path(self.options.snapshot_dir) / f"vbg-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
-                write_image(path, last[1])
 
     def _progress_bar(self):
         if self.live or not self.options.progress:

@@ -27,12 +27,10 @@ class RateMeter:
         self.window = window
         self._times: deque[float] = deque()
         self._lock = threading.Lock()
-        self.count = 0
 
     def tick(self, now: float | None = None) -> None:
         now = time.perf_counter() if now is None else now
         with self._lock:
-            self.count += 1
             self._times.append(now)
             while self._times and now - self._times[0] > self.window:
                 self._times.popleft()

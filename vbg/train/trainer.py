@@ -21,7 +21,7 @@ import csv
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -33,33 +33,9 @@ from tqdm import tqdm
 from ..errors import VbgError
 from ..pipeline.metrics import progress_interval
 from ..model.u2net import U2NETP
+from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
 from .data import BatchMaker, Pair, find_pairs, load_backgrounds, normalise, read_pair, split
 from .scoring import SetScore, score
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run depends on; stored in each checkpoint so that ``--resume`` can check it."""
-
-    data: list[str] = field(default_factory=list)  # folders with images/ and masks/
-    backgrounds: str | None = None
-    out: str = "out/train"
-    init: str | None = None  # the official u2netp.pth (or any U2NETP state_dict) to start from
-    epochs: float = 3.0
-    max_steps: int | None = None  # stop after this many steps in all (tiny runs, tests)
-    minutes: float | None = None  # stop (with a checkpoint) after this much wall time in this process
-    batch_size: int = 8
-    lr: float = 8e-5
-    warmup_steps: int = 50
-    weight_decay: float = 1e-2
-    iou_weight: float = 1.0
-    val_fraction: float = 0.1
-    val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
-    val_limit: int | None = None  # score at most this many validation images per folder
-    seed: int = 0
-    bf16: str = "auto"  # auto | on | off
-    workers: int = 1  # threads building batches ahead
-    checkpoint_every: int = 50  # steps
 
 
 def cpu_has_bf16() -> bool:

@@ -1,0 +1,85 @@
+"""The virtual camera sink (pyvirtualcam: v4l2loopback, OBS, ...)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import VbgError
+from ..frames import Frame, VideoInfo
+from .base import FrameSink, drop_alpha, fit_frame
+
+def _no_virtual_camera(detail: str, device: str | None) -> str:
+    """The one-line VbgError message for a virtual camera that cannot start, per platform."""
+    if sys.platform.startswith("linux"):
+        loaded = Path("/sys/module/v4l2loopback").exists()
+        if device and loaded:
+            return (f"virtual camera {device} could not be opened ({detail}): pass the /dev/videoN of a "
+                    f"v4l2loopback device (v4l2-ctl --list-devices) to --vcam-device")
+        # without the module pyvirtualcam's own text only repeats this advice; with it, the detail matters
+        what = f"no usable virtual camera device ({detail})" if loaded else \
+            "no virtual camera device found (v4l2loopback is not loaded)"
+        return (f"{what}: run `sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vbg` "
+                f"(package v4l2loopback-dkms), or start OBS's virtual camera, then pass --vcam-device /dev/videoN")
+    if sys.platform == "darwin":
+        return (f"no virtual camera available ({detail}): install OBS Studio and start its Virtual Camera once, "
+                f"then retry")
+    return (f"no virtual camera available ({detail}): install OBS Studio and start its Virtual Camera once, or "
+            f"install Unity Capture, then retry (pick one with --vcam-backend obs/unitycapture)")
+
+
+class VirtualCameraSink(FrameSink):
+    """A virtual webcam through pyvirtualcam (v4l2loopback on Linux, OBS Virtual Camera / Unity Capture on
+    Windows and macOS) that video-call apps can select.
+
+    Frames are sent as BGR (``PixelFormat.BGR``), the pipeline's own format, so no colour conversion is done
+    here; BGRA is composed over black, as cameras have no alpha.  The pipeline paces the output, so
+    pyvirtualcam's ``sleep_until_next_frame`` is not used.  After ``open`` ``device`` is the device opened.
+    """
+
+    name = "vcam"
+
+    def __init__(self, device: str | None = None, backend: str | None = None) -> None:
+        super().__init__()
+        self.device, self.backend = device, backend
+        self.camera: Any = None
+        self.size: tuple[int, int] = (0, 0)
+
+    def open(self, info: VideoInfo) -> None:
+        import pyvirtualcam
+        from pyvirtualcam.camera import BACKENDS
+
+        if self.backend is not None and self.backend not in BACKENDS:
+            names = ", ".join(sorted(BACKENDS)) or "none on this platform"
+            raise VbgError(f"unknown virtual camera backend {self.backend!r}: use one of {names}")
+        fps = info.fps if info.fps and info.fps > 0 else 30.0
+        try:
+            self.camera = pyvirtualcam.Camera(info.width, info.height, fps, fmt=pyvirtualcam.PixelFormat.BGR,
+                                              device=self.device, backend=self.backend)
+        except (RuntimeError, ValueError, OSError) as exc:
+            # pyvirtualcam joins one line per backend it tried: keep the first
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise VbgError(_no_virtual_camera(detail, self.device)) from None
+        self.size = (info.width, info.height)
+        self.device = self.camera.device
+        self.backend = self.camera.backend
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        if self.camera is None:
+            raise RuntimeError("VirtualCameraSink.write() before open()")
+        image = fit_frame(drop_alpha(image), *self.size)
+        try:
+            self.camera.send(np.ascontiguousarray(image))
+        except Exception as exc:  # noqa: BLE001 - each backend raises its own type (RuntimeError, OSError...)
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise VbgError(f"virtual camera {self.device} stopped accepting frames ({detail}): it was closed or "
+                           f"removed; restart it (or drop --vcam) and run again") from None
+        self.frames_written += 1
+
+    def _release(self) -> None:
+        if self.camera is not None:
+            self.camera.close()
+            self.camera = None
