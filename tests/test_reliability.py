@@ -333,7 +333,7 @@ def test_damaged_cached_ir_is_rebuilt_with_a_notice(tmp_path, ir_cache, weights_
                           precision="fp32",
                           resize="fast")
     assert np.array_equal(seg.infer(frame), reference.infer(frame))  # the rebuilt model is the same model
-    from vbg.model.convert import ir_problem
+    from vbg.model.ircache import ir_problem
 
     assert ir_problem(folder) is None
 
@@ -344,7 +344,7 @@ def _convert_cmd(cache: Path, weights: Path) -> list[str]:
 
 
 def test_two_processes_converting_the_same_model_share_the_cache(tmp_path, weights_path):
-    from vbg.model.convert import ir_problem
+    from vbg.model.ircache import ir_problem
 
     cache = tmp_path / "cache"
     procs = [subprocess.Popen(_convert_cmd(cache, weights_path), cwd=REPO, stdout=subprocess.PIPE,
@@ -362,7 +362,7 @@ def test_a_second_conversion_waits_for_the_holder_and_reuses_its_ir(tmp_path, ir
     (same files, not rebuilt) instead of converting again."""
     from filelock import FileLock
 
-    from vbg.model.convert import ir_problem
+    from vbg.model.ircache import ir_problem
 
     (built,) = (ir_cache / "ir").glob("u2net_lite-96x96-*")
     cache = tmp_path / "cache"

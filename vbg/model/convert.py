@@ -11,11 +11,7 @@ IR precision, resize mode, OpenVINO version), so only the first start pays for t
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +21,10 @@ import openvino.opset13 as ops
 from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
 from .. import choices
-from ..errors import VbgError, notice
+from ..errors import VbgError
+from .ircache import cached_ir
 from .weights import ModelSpec, file_sha256, load_checked
 
-IR_FILES = ("model.xml", "model.bin")  # checked against the sizes and hashes recorded in meta.json
 
 MEAN_RGB = (123.675, 116.28, 103.53)
 SCALE_RGB = (58.395, 57.12, 57.375)
@@ -196,40 +192,13 @@ def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize) -> ov.M
     return model
 
 
-def ir_problem(folder: Path) -> str | None:
-    """Why the cached IR in ``folder`` cannot be trusted (one phrase), or None if it is intact.
-
-    meta.json records each file's size and SHA-256 when the IR is built, so a truncated ``model.bin``, a
-    garbage ``model.xml`` or a missing file is caught before OpenVINO reads it (hashing the 4.7 MB U2NETP
-    IR takes a few milliseconds).  An entry without checksums (older vbg) counts as damaged: rebuilt once.
-    """
-    if not folder.is_dir():
-        return "missing"
-    try:
-        files = json.loads((folder / "meta.json").read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "meta.json is missing or unreadable"
-    for name in IR_FILES:
-        path = folder / name
-        expected = files.get(name) if isinstance(files, dict) else None
-        if not path.is_file():
-            return f"{name} is missing"
-        if not isinstance(expected, dict) or path.stat().st_size != expected.get("size"):
-            return f"{name} has the wrong size"
-        if file_sha256(path) != expected.get("sha256"):
-            return f"{name} does not match its checksum"
-    return None
-
-
 def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, resize: str,
              cache: Path, force: bool = False, calibration: str | Path | None = None) -> Path:
     """The cached IR for these settings, converting it first if needed.  Returns the ``.xml`` path.
 
-    The IR is written to a temporary directory and renamed into place, so an interrupted conversion never
-    leaves a half-written model that a later start would load.  A damaged entry (see ``ir_problem``) is
-    rebuilt with a one-line notice.  Conversion holds a file lock per entry: a second process converting
-    the same model waits for the first and then reuses its IR instead of racing it.  ``int8`` quantises the
-    fp32 IR on the frames of ``calibration`` (a folder; default: the bundled samples), see ``vbg.model.quantize``.
+    The entry is locked, written and checked as every cache entry is (``vbg.model.ircache``).  ``int8``
+    quantises the fp32 IR on the frames of ``calibration`` (a folder; default: the bundled samples), see
+    ``vbg.model.quantize``.
     """
     if precision not in PRECISIONS:
         raise VbgError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
@@ -240,40 +209,10 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
 
         return build_int8_ir(build_ir(spec, weights, size, "fp32", resize, cache), calibration, force)
     key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
-    root = cache / "ir"
-    final = root / key.dirname
-    xml = final / "model.xml"
-    if not force and ir_problem(final) is None:
-        return xml
-    from filelock import FileLock, Timeout
 
-    root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(root / f".{key.dirname}.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        notice(f"another vbg is converting {key.dirname}; waiting for it")
-        lock.acquire()
-    try:
-        problem = ir_problem(final)  # another process may have built it while this one waited
-        if problem is None and not force:
-            return xml
-        if problem not in (None, "missing"):
-            notice(f"cached model {final} is damaged ({problem}); rebuilding it")
+    def convert() -> tuple[ov.Model, dict]:
         model = fold_preprocessing(convert_to_openvino(spec, weights, size), resize)
-        tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
-        try:
-            ov.save_model(model, tmp / "model.xml", compress_to_fp16=key.precision == "fp16")
-            meta = {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
-                    "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino,
-                    "files": {name: {"size": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)}
-                              for name in IR_FILES}}
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    finally:
-        lock.release()
-    return xml
+        return model, {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
+                       "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino}
+
+    return cached_ir(cache / "ir" / key.dirname, convert, force=force, compress_to_fp16=key.precision == "fp16")

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from ..errors import VbgError
+from ..errors import VbgError, notice
 from ..media.frames import VIDEO_EXTENSIONS
+from .ircache import cached_ir
 
 #: Where the default calibration media live: package data, so an installed wheel has them (the repository's
 #: ``samples/`` links to the same files).
@@ -160,35 +161,17 @@ def outlier_convolutions(model: ov.Model, frames: list[np.ndarray], ratio: float
 
 def build_int8_ir(fp32_xml: Path, calibration: str | Path | None = None, force: bool = False) -> Path:
     """The cached INT8 IR next to the fp32 IR at ``fp32_xml``, quantising it first if needed.  Returns the .xml.
-
-    Same cache rules as ``convert.build_ir``: checksummed entry, one process quantises while others wait,
-    written to a temporary folder and renamed into place.
-    """
-    from filelock import FileLock
-
-    from .convert import ir_problem
-
+    Same cache rules as every IR (``vbg.model.ircache``)."""
     calibration_set = CalibrationSet.find(calibration)
     final = fp32_xml.parent.parent / int8_dirname(fp32_xml.parent.name, calibration_set)
-    if not force and ir_problem(final) is None:
-        return final / "model.xml"
-    with FileLock(final.parent / f".{final.name}.lock"):
-        if not force and ir_problem(final) is None:  # another process finished it while this one waited
-            return final / "model.xml"
-        return quantize_ir(fp32_xml, calibration_set, final)
+    return cached_ir(final, lambda: quantize_model(fp32_xml, calibration_set), force=force, doing="quantising")
 
 
-def quantize_ir(fp32_xml: Path, calibration: CalibrationSet, final: Path) -> Path:
-    """Quantise the fp32 IR at ``fp32_xml`` into the cache entry ``final``.  Returns the .xml path."""
+def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Model, dict]:
+    """Quantise the fp32 IR at ``fp32_xml``; returns the model and its cache metadata."""
     import logging
-    import shutil
-    import tempfile
 
     import nncf
-
-    from ..errors import notice
-    from .convert import IR_FILES
-    from .weights import file_sha256
 
     notice(f"quantising {fp32_xml.parent.name} to INT8 with NNCF (once, then cached; under a minute on 2 cores)")
     logging.getLogger("nncf").setLevel(logging.WARNING)
@@ -201,19 +184,8 @@ def quantize_ir(fp32_xml: Path, calibration: CalibrationSet, final: Path) -> Pat
         model, nncf.Dataset([np.ascontiguousarray(f)[None] for f in frames]), subset_size=len(frames),
         ignored_scope=ignored, advanced_parameters=nncf.AdvancedQuantizationParameters(disable_bias_correction=True))
     meta = json.loads((fp32_xml.parent / "meta.json").read_text())
-    tmp = Path(tempfile.mkdtemp(prefix=".quantize-", dir=final.parent))
-    try:
-        ov.save_model(quantized, tmp / "model.xml", compress_to_fp16=False)
-        meta.update({"precision": "int8", "nncf": nncf_version(), "recipe": RECIPE,
-                     "calibration": [str(f) for f in calibration.files], "calibration_sha256": calibration.sha256,
-                     "calibration_frames": len(frames), "float_convolutions": keep_float,
-                     "quantize_seconds": round(time.perf_counter() - start, 1),
-                     "files": {name: {"size": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)}
-                               for name in IR_FILES}})
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.replace(final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final / "model.xml"
+    meta.update({"precision": "int8", "nncf": nncf_version(), "recipe": RECIPE,
+                 "calibration": [str(f) for f in calibration.files], "calibration_sha256": calibration.sha256,
+                 "calibration_frames": len(frames), "float_convolutions": keep_float,
+                 "quantize_seconds": round(time.perf_counter() - start, 1)})
+    return quantized, meta
