@@ -39,6 +39,7 @@ from ..compose.overlay import OverlayStats, draw_overlay
 from ..compose.refine import MaskRefiner
 from ..model.segmenter import Segmenter
 from ..media.sinks import FrameSink
+from ..media.sources.buffer import FrameBuffer
 from ..media.sources import FrameSource
 from ..media.frames import Frame
 
@@ -311,32 +312,60 @@ class Pipeline:
     def _capture(self, infer_queue: ov.AsyncInferQueue, in_flight: threading.Semaphore) -> None:
         seq = 0
         ready = time.perf_counter()
-        while not self._stop.is_set() and not self._drain.is_set():
-            frame = self.source.read()
-            if frame is None:
-                break
-            # a source reads ahead while the model compiles: its latency starts when the pipeline could take it
-            frame.captured_at = max(frame.captured_at, ready)
-            self.stats.frames_in += 1
-            if self.live:
-                if infer_queue.is_ready():
-                    self._submit(infer_queue, seq, frame)
-                elif self.options.aligned:
-                    self.stats.dropped += 1  # aligned output only has frames with their own mask
-                    continue
-                if not self._ordered:
+        to_model = submitter = None
+        if not self._ordered:  # live: the newest frame waits for the next free request (see _submit_newest)
+            to_model = FrameBuffer(latest_only=True)
+            submitter = threading.Thread(target=self._guard(self._submit_newest, "submit"),
+                                         args=(infer_queue, to_model), name="submit", daemon=True)
+            submitter.start()
+        try:
+            while not self._stop.is_set() and not self._drain.is_set():
+                frame = self.source.read()
+                if frame is None:
+                    break
+                # a source reads ahead while the model compiles: its latency starts when the pipeline could take it
+                frame.captured_at = max(frame.captured_at, ready)
+                self.stats.frames_in += 1
+                if to_model is not None:
+                    to_model.put(frame)
                     self._offer_live(frame)
-            else:
-                while not in_flight.acquire(timeout=0.1):
-                    if self._stop.is_set():
-                        return
-                self._submit(infer_queue, seq, frame)
-            seq += 1
+                elif self.live:  # aligned: only frames that get a request at once are shown
+                    if not infer_queue.is_ready():
+                        self.stats.dropped += 1
+                        continue
+                    self._submit(infer_queue, seq, frame)
+                else:
+                    while not in_flight.acquire(timeout=0.1):
+                        if self._stop.is_set():
+                            return
+                    self._submit(infer_queue, seq, frame)
+                seq += 1
+        finally:
+            if to_model is not None:
+                to_model.end()
+                submitter.join()
         infer_queue.wait_all()
         if self._ordered:
             self._masks.put((None, _END, seq))
         else:
             self._offer_live(_END)
+
+    def _submit_newest(self, infer_queue: ov.AsyncInferQueue, to_model: FrameBuffer) -> None:
+        """Live: as soon as a request is free, the newest captured frame goes to the model.
+
+        Submitting only when a request happens to be free as a frame arrives loses a whole frame interval
+        whenever an inference takes a little longer than one (the mask rate halves); here the wait ends the
+        moment the request frees, so masks come at the model's rate, up to one per camera frame."""
+        seq = 0
+        while not self._stop.is_set():
+            frame = to_model.get()
+            if frame is None:
+                return
+            infer_queue.get_idle_request_id()  # blocks until a request is free
+            if len(to_model):  # a newer frame arrived while waiting: that one
+                frame = to_model.get() or frame
+            self._submit(infer_queue, seq, frame)
+            seq += 1
 
     def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
         frame.timings["submitted"] = time.perf_counter()
