@@ -9,6 +9,8 @@ import numpy as np
 
 #: Video files vbg reads (calibration, batch folders; backgrounds also take .gif).
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
+#: The frame rate assumed when a source does not say (still images, some streams).
+DEFAULT_FPS = 30.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,11 @@ class VideoInfo:
     @property
     def size(self) -> tuple[int, int]:
         return self.width, self.height
+
+    @property
+    def rate(self) -> float:
+        """``fps`` where the source knows it, else 30: what writers and virtual cameras use."""
+        return self.fps if self.fps and self.fps > 0 else DEFAULT_FPS
 
 
 @dataclass

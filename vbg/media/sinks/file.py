@@ -119,7 +119,7 @@ class FileSink(FrameSink):
     def _add_video_stream(self, info: VideoInfo, tb: Fraction) -> None:
         import av
 
-        fps = info.fps if info.fps and info.fps > 0 else 30.0
+        fps = info.rate
         rate = Fraction(fps).limit_denominator(1001)
         try:
             stream = self._container.add_stream(self.codec, rate=rate)
@@ -187,7 +187,7 @@ class FileSink(FrameSink):
         try:
             self._container.mux(self._stream.encode(vf))
             self.frames_written += 1
-            fps = info.fps if info.fps and info.fps > 0 else 30.0
+            fps = info.rate
             self._video_end = float(vf.pts * self._time_base) + 1 / fps
             if self._audio is not None:
                 self._audio.mux_until(self._container, self._video_end)

@@ -55,7 +55,7 @@ class VirtualCameraSink(FrameSink):
         if self.backend is not None and self.backend not in BACKENDS:
             names = ", ".join(sorted(BACKENDS)) or "none on this platform"
             raise VbgError(f"unknown virtual camera backend {self.backend!r}: use one of {names}")
-        fps = info.fps if info.fps and info.fps > 0 else 30.0
+        fps = info.rate
         try:
             self.camera = pyvirtualcam.Camera(info.width, info.height, fps, fmt=pyvirtualcam.PixelFormat.BGR,
                                               device=self.device, backend=self.backend)
