@@ -21,34 +21,10 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES, assert_clean_error, run_vbg
+from helpers import person_clip
 
 BIN = Path(sys.executable).parent
 MODEL = ["--model", "u2net_lite", "--size", "160", "--precision", "fp32", "--color", "0,255,0"]
-
-
-def make_clip(path: Path, frames: int, size: tuple[int, int] = (320, 180), fps: int = 30) -> Path:
-    """The sample clip's first frames (looped when more are asked for), shrunk, with a 440 Hz AAC tone."""
-    pictures = []
-    with av.open(str(SAMPLES / "person_720p.mp4")) as src:
-        for frame in src.decode(video=0):
-            pictures.append(cv2.resize(frame.to_ndarray(format="bgr24"), size, interpolation=cv2.INTER_AREA))
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = *size, "yuv420p"
-        video.options = {"preset": "ultrafast"}
-        audio = out.add_stream("aac", rate=48000)
-        audio.layout = "mono"
-        for i in range(frames):
-            out.mux(video.encode(av.VideoFrame.from_ndarray(pictures[i % len(pictures)], format="bgr24")))
-        out.mux(video.encode(None))
-        samples = int(frames / fps * 48000)
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
-        for start in range(0, samples, 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 48000, start
-            out.mux(audio.encode(chunk))
-        out.mux(audio.encode(None))
-    return path
 
 
 def decoded_frames(path: Path) -> tuple[int, bool, np.ndarray]:
@@ -67,9 +43,9 @@ def work_files(folder: Path) -> list[Path]:
 def inputs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("batch-in")
     (root / "talks").mkdir()
-    make_clip(root / "long.mp4", 240, size=(640, 360))  # long enough to kill a worker in the middle
-    make_clip(root / "talks" / "short.mkv", 20)
-    make_clip(root / "talks" / "other.mp4", 30)
+    person_clip(root / "long.mp4", 240, size=(640, 360))  # long enough to kill a worker in the middle
+    person_clip(root / "talks" / "short.mkv", 20)
+    person_clip(root / "talks" / "other.mp4", 30)
     cv2.imwrite(str(root / "portrait.jpg"), cv2.imread(str(SAMPLES / "person.jpg")))
     (root / "broken.mp4").write_bytes(b"not a video at all")
     return root

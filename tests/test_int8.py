@@ -11,7 +11,7 @@ import openvino as ov
 import pytest
 
 from conftest import SAMPLES, assert_clean_error, modules_loaded_by_cached_start, run_vbg
-from test_model import mean_abs_error
+from helpers import mean_abs_error
 
 INT8_MAE_BOUND = 0.02  # issue 5: INT8 must stay within mean MAE 0.02 of the official maps
 

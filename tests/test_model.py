@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest
 
 from conftest import REFERENCE, modules_loaded_by_cached_start
+from helpers import mean_abs_error, reference_pairs
 
 # Mean absolute error on a 0..1 scale against the official maps, per precision (issue #2's bounds).
 MAE_BOUNDS = {"fp32": 0.008, "fp16": 0.010, "bf16": 0.010}
-
-
-def reference_pairs():
-    images = sorted((REFERENCE / "images").iterdir())
-    assert len(images) == 18, "reference set incomplete"
-    for path in images:
-        mask = cv2.imread(str(REFERENCE / "masks" / (path.stem + ".png")), cv2.IMREAD_GRAYSCALE)
-        yield path.stem, cv2.imread(str(path), cv2.IMREAD_COLOR), mask
-
-
-def mean_abs_error(segmenter) -> float:
-    errors = []
-    for _, image, mask in reference_pairs():
-        alpha = segmenter.segment(image)
-        assert alpha.shape == mask.shape and alpha.dtype == np.uint8
-        errors.append(np.abs(alpha.astype(np.float32) - mask).mean() / 255)
-    return float(np.mean(errors))
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES
-from test_model import reference_pairs
+from helpers import reference_pairs
 from vbg.errors import VbgError
 from vbg.compose.refine import MaskRefiner, RefineConfig, TemporalSmoother, parse_ramp, ramp_lut
 

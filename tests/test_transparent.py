@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SAMPLES, run_vbg
 from media import decode_bgra
-from test_pipeline import RecordingSink
+from helpers import RecordingSink
 from vbg.compose.compositing import Compositor
 from vbg.pipeline.core import Pipeline, PipelineOptions
 from vbg.media.sinks import FileSink

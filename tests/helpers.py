@@ -1,0 +1,78 @@
+"""Helpers several test modules share (test modules never import each other)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from conftest import REFERENCE, SAMPLES
+from vbg.media.sinks import FrameSink
+
+
+class RecordingSink(FrameSink):
+    """Keeps what it is sent (index, capture time, arrival time, a copy of the picture)."""
+
+    name = "record"
+
+    def __init__(self, delay: float = 0.0, keep_images: bool = False) -> None:
+        super().__init__()
+        self.delay, self.keep_images = delay, keep_images
+        self.records: list[tuple[int, float, float]] = []
+        self.images: list[np.ndarray] = []
+
+    def open(self, info) -> None:
+        self.info = info
+
+    def write(self, frame, image) -> None:
+        self.records.append((frame.index, frame.captured_at, time.perf_counter()))
+        if self.keep_images:
+            self.images.append(image.copy())
+        if self.delay:
+            time.sleep(self.delay)
+        self.frames_written += 1
+
+
+def reference_pairs():
+    images = sorted((REFERENCE / "images").iterdir())
+    assert len(images) == 18, "reference set incomplete"
+    for path in images:
+        mask = cv2.imread(str(REFERENCE / "masks" / (path.stem + ".png")), cv2.IMREAD_GRAYSCALE)
+        yield path.stem, cv2.imread(str(path), cv2.IMREAD_COLOR), mask
+
+
+def mean_abs_error(segmenter) -> float:
+    errors = []
+    for _, image, mask in reference_pairs():
+        alpha = segmenter.segment(image)
+        assert alpha.shape == mask.shape and alpha.dtype == np.uint8
+        errors.append(np.abs(alpha.astype(np.float32) - mask).mean() / 255)
+    return float(np.mean(errors))
+
+
+def person_clip(path: Path, frames: int, size: tuple[int, int] = (320, 180), fps: int = 30) -> Path:
+    """The sample clip's first frames (looped when more are asked for), shrunk, with a 440 Hz AAC tone."""
+    pictures = []
+    with av.open(str(SAMPLES / "person_720p.mp4")) as src:
+        for frame in src.decode(video=0):
+            pictures.append(cv2.resize(frame.to_ndarray(format="bgr24"), size, interpolation=cv2.INTER_AREA))
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = *size, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        audio = out.add_stream("aac", rate=48000)
+        audio.layout = "mono"
+        for i in range(frames):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(pictures[i % len(pictures)], format="bgr24")))
+        out.mux(video.encode(None))
+        samples = int(frames / fps * 48000)
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+        for start in range(0, samples, 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))
+    return path
