@@ -3,8 +3,8 @@
 Rows, measured in one run on the same N copies of the sample clip (720p, 4 s, with audio), default settings
 (person model, int8, auto size) to H.264:
 - sequential: ``vbg run FILE -o OUT`` per file, one process each (what a shell loop does);
-- batch 1x2: ``vbg batch`` on a local cluster of 1 worker with 2 OpenVINO threads;
-- batch 2x1: 2 workers with 1 thread each (the default on 2 cores).
+- batch 1x2: ``vbg batch`` on a local cluster of 1 worker with 2 OpenVINO threads (the default on 2 cores);
+- batch 2x1: 2 workers with 1 thread each.
 Each batch row includes starting its cluster and compiling the model once per worker. A last line gives
 the scheduler's own cost per task (no-op tasks on a 2-worker local cluster), the figure that says what one
 more machine adds: per-file work divided among machines plus this overhead.

@@ -19,13 +19,17 @@ from .jobs import BatchJob, is_complete, settings_hash
 from .worker import PROGRESS_TOPIC, FileResult, process_file
 
 
+THREADS_PER_WORKER = 4  # default cores per local worker (see Layout)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Workers and OpenVINO threads per worker on one machine: ``workers * threads`` = the cores, so the
     cores are used once.  Dask's nanny sets ``OMP_NUM_THREADS=1``; OpenVINO's own thread count is what counts.
 
-    Two single-thread workers beat one two-thread worker on 2 cores (``benchmarks/bench_batch.py``): each
-    file's decode, refinement and encoding run beside the other file's inference."""
+    One file already keeps several cores busy (decode and encode threads beside OpenVINO's streams), so the
+    default gives each worker up to ``THREADS_PER_WORKER`` cores: on 2 cores one worker with 2 threads was
+    1.3x faster than two workers with 1 (``benchmarks/bench_batch.py``, README "Batch processing")."""
 
     workers: int
     threads: int
@@ -36,7 +40,7 @@ class Layout:
         if cores is None:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         if workers is None:
-            workers = max(1, cores // threads) if threads else cores
+            workers = max(1, cores // (threads or THREADS_PER_WORKER))
         if threads is None:
             threads = max(1, cores // workers)
         return cls(workers, threads)

@@ -26,7 +26,7 @@ def add_batch_parser(sub) -> None:
     g.add_argument("--address", metavar="tcp://HOST:8786",
                    help="run on an existing Dask scheduler (its workers must see the same paths); "
                         "default: a local cluster on this machine's cores")
-    g.add_argument("--workers", type=int, metavar="N", help="local workers (default: one per core)")
+    g.add_argument("--workers", type=int, metavar="N", help="local workers (default: one per 4 cores, at least one)")
     g.add_argument("--threads", type=int, metavar="N",
                    help="OpenVINO threads per worker (default: the cores divided among the local workers)")
     g.add_argument("--retries", type=int, default=2, metavar="N",
