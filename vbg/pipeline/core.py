@@ -15,8 +15,8 @@ Two contracts:
 - **file**: every frame is inferred and comes out exactly once, in order.  A semaphore bounds the frames in
   flight, so a slow sink stalls the compositor, which stalls capture (backpressure), and nothing is dropped.
 - **live**: never fall behind.  The source keeps only its newest frame; every captured frame is composited
-  with the newest mask available (so output runs at the camera's rate even when the model is slower), and a
-  frame is sent to the model only when a request is idle.  ``aligned`` instead outputs only frames whose own
+  with the newest mask available (so output runs at the camera's rate even when the model is slower), and the
+  newest frame goes to the model the moment a request frees.  ``aligned`` instead outputs only frames whose own
   mask is back, at the model's rate and with one inference of extra latency.
 """
 
@@ -26,22 +26,25 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import openvino as ov
 
 from ..compose.compositing import Compositor
-from ..errors import VbgError
-from .control import Controls
-from .metrics import LatencyStats, RateMeter, progress_interval
 from ..compose.overlay import OverlayStats, draw_overlay
 from ..compose.refine import MaskRefiner
-from ..model.segmenter import Segmenter
-from ..media.sinks import FrameSink
-from ..media.sources.buffer import FrameBuffer
-from ..media.sources import FrameSource
+from ..errors import VbgError
 from ..media.frames import Frame
+from ..media.sinks import FrameSink
+from ..media.sources import FrameSource
+from ..media.sources.buffer import FrameBuffer
+from ..model.segmenter import Segmenter
+from .control import Controls
+from .metrics import RateMeter
+from .progress import FrameProgress
+from .sinkworker import SinkWorker
+from .stats import RunStats
 
 _END = object()  # end-of-stream marker on internal queues
 
@@ -59,127 +62,6 @@ class PipelineOptions:
     sink_queue: int = 4  # frames buffered per sink
     snapshot_dir: str = "."
     on_frame: Callable[[int], None] | None = None  # observer: called with frames_out after each ordered frame
-
-
-@dataclass
-class RunStats:
-    """What happened, for the one-line summary and for tests/benchmarks."""
-
-    frames_in: int = 0
-    frames_out: int = 0
-    dropped: int = 0
-    masks: int = 0
-    seconds: float = 0.0
-    latency: LatencyStats = field(default_factory=LatencyStats)
-    sink_dropped: dict[str, int] = field(default_factory=dict)
-    source_lost: str | None = None  # a live input went away and could not be reopened (see sources.Reconnector)
-
-    @property
-    def output_fps(self) -> float:
-        return self.frames_out / self.seconds if self.seconds else 0.0
-
-    @property
-    def model_fps(self) -> float:
-        return self.masks / self.seconds if self.seconds else 0.0
-
-    def summary(self) -> str:
-        parts = [f"frames in {self.frames_in}, out {self.frames_out}, dropped {self.dropped}",
-                 f"output {self.output_fps:.1f} fps, model {self.model_fps:.1f} fps over {self.seconds:.1f} s"]
-        stages = []
-        for stage in self.latency.stages():
-            p = self.latency.percentiles(stage)
-            if p:
-                stages.append(f"{stage} {p[0]:.1f}/{p[1]:.1f}")
-        if stages:
-            parts.append("latency p50/p95 ms: " + ", ".join(stages))
-        if self.source_lost:
-            parts.append(f"source lost: {self.source_lost}")
-        return " | ".join(parts)
-
-
-class SinkWorker:
-    """Runs one sink in its own thread behind a bounded queue.
-
-    File mode blocks when the queue is full (backpressure); live mode drops the frame for this sink only, so a
-    slow virtual camera cannot stall the window.  All of a sink's calls happen on its thread (cv2 windows
-    require that).
-    """
-
-    def __init__(self, sink: FrameSink, live: bool, size: int, stats: RunStats, on_error) -> None:
-        self.sink = sink
-        self.live = live
-        self.stats = stats
-        self.on_error = on_error
-        self.queue: queue.Queue = queue.Queue(maxsize=size)
-        self.opened = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"sink-{sink.name}", daemon=True)
-        self.dropped = 0
-
-    def start(self, info) -> None:
-        self._info = info
-        self.thread.start()
-
-    def put(self, frame: Frame, image: np.ndarray, stop: threading.Event) -> None:
-        item = (frame, image)
-        if self.live:
-            try:
-                self.queue.put_nowait(item)
-            except queue.Full:
-                self.dropped += 1
-            return
-        while not stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def finish(self) -> None:
-        """Ask the worker to close the sink after the frames already queued."""
-        while self.thread.is_alive():
-            try:
-                self.queue.put(_END, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def _run(self) -> None:
-        try:
-            self.sink.open(self._info)
-        except BaseException as exc:  # noqa: BLE001 - reported to the pipeline, which re-raises
-            self.opened.set()
-            self.on_error(exc)
-            self._drain()
-            return
-        self.opened.set()
-        try:
-            while True:
-                item = self.queue.get()
-                if item is _END:
-                    break
-                frame, image = item
-                start = time.perf_counter()
-                self.sink.write(frame, image)
-                now = time.perf_counter()
-                self.stats.latency.add(f"sink[{self.sink.name}]", (now - start) * 1000)
-                self.stats.latency.add("capture->sink", (now - frame.captured_at) * 1000)
-        except BaseException as exc:  # noqa: BLE001
-            self.on_error(exc)
-            self._drain()
-        finally:
-            try:
-                self.sink.close()  # finalising can fail too (a full disk while writing the index)
-            except BaseException as exc:  # noqa: BLE001 - reported like a write error, never a thread traceback
-                self.on_error(exc)
-
-    def _drain(self) -> None:
-        """Keep consuming so producers never block on a dead sink."""
-        while True:
-            try:
-                if self.queue.get(timeout=0.5) is _END:
-                    return
-            except queue.Empty:
-                return
 
 
 class Pipeline:
@@ -400,7 +282,8 @@ class Pipeline:
 
     # -- compose -----------------------------------------------------------------------------------------------
     def _compose(self, in_flight: threading.Semaphore) -> None:
-        progress = self._progress_bar()
+        progress = None if self.live or not self.options.progress else FrameProgress.of(self.source.info,
+                                                                                         self.options.max_frames)
         try:
             if not self._ordered:
                 self._compose_live()
@@ -433,7 +316,7 @@ class Pipeline:
                 if not self.live:
                     in_flight.release()
                 if progress is not None:
-                    progress.update(1)
+                    progress(self.stats.frames_out)
                 if self.options.on_frame is not None:
                     self.options.on_frame(self.stats.frames_out)
                 if self._done():
@@ -529,16 +412,3 @@ class Pipeline:
             for worker in self._workers:
                 if worker.sink.interactive:
                     worker.put(*last, self._stop)
-
-    def _progress_bar(self):
-        if self.live or not self.options.progress:
-            return None
-        from tqdm import tqdm
-
-        total = self.source.info.frame_count
-        if self.options.max_frames is not None:
-            total = min(total, self.options.max_frames) if total else self.options.max_frames
-        # in a log (stderr not a terminal) a line every few seconds, not many a second
-        interval = progress_interval()
-        return tqdm(total=total, unit="frame", desc="vbg", leave=False, dynamic_ncols=True, mininterval=interval,
-                    maxinterval=max(interval, 10.0))
