@@ -33,15 +33,11 @@ from ...errors import VbgError
 from ..imageio import IMAGE_EXTENSIONS
 from .base import RECONNECT_ATTEMPTS, FrameSource, Reconnector, upright, upright_turn
 from .buffer import FrameBuffer
-from .camera import CameraSource
+from .camera import CameraSource, camera_target, is_camera
 from .image import ImageSource
 from .pyav import AVSource
 
 __all__ = ["AVSource", "CameraSource", "FrameBuffer", "FrameSource", "ImageSource", "Reconnector", "open_source", "upright", "upright_turn"]
-
-
-def _is_camera(spec: str | int) -> bool:
-    return isinstance(spec, int) or spec.isdigit() or spec.startswith("/dev/video")
 
 
 def open_source(spec: str | int | os.PathLike, *, format: str | None = None, loop: bool = False, live: bool | None = None,
@@ -62,12 +58,11 @@ def open_source(spec: str | int | os.PathLike, *, format: str | None = None, loo
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     text = str(spec)
-    if format is None and _is_camera(spec):
+    if format is None and is_camera(spec):
         if live is False:
             raise VbgError(f"camera {text} is always live: drop --no-live, or record a file first and give it "
                            f"as the input (vbg run FILE ...)")
-        return CameraSource(int(text) if text.isdigit() else text, width=width, height=height, fps=fps,
-                            reconnect=reconnect)
+        return CameraSource(camera_target(spec)[0], width=width, height=height, fps=fps, reconnect=reconnect)
     if text.startswith("lavfi:"):
         format, text = "lavfi", text[len("lavfi:"):]
     live = bool(live)

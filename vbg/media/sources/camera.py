@@ -13,6 +13,11 @@ from ..frames import VideoInfo
 from .base import INPUT_HINT, LINUX, RECONNECT_ATTEMPTS, FrameSource, Reconnector
 
 
+def is_camera(spec: str | int) -> bool:
+    """A camera index (``0``, ``"0"``) or a V4L2 device path (``/dev/video0``)."""
+    return isinstance(spec, int) or str(spec).isdigit() or str(spec).startswith("/dev/video")
+
+
 def camera_target(device: int | str) -> tuple[int | str, str | None]:
     """What to pass to OpenCV, and the device node that must exist on Linux (None if unknown)."""
     if isinstance(device, int) or str(device).isdigit():

@@ -56,6 +56,11 @@ def is_fifo(path: str) -> bool:
         return False
 
 
+def is_network(spec: str) -> bool:
+    """A URL FFmpeg fetches over the network (``file:`` URLs are local)."""
+    return "://" in spec and not spec.startswith("file:")
+
+
 class AVSource(FrameSource):
     """Anything FFmpeg opens through PyAV: video files, ``lavfi`` generators, URLs, pipes and FIFOs.
 
@@ -81,7 +86,7 @@ class AVSource(FrameSource):
         self._fifo = is_fifo(self.spec) and self.format != "lavfi"
         self._fifo_fd: int | None = None  # after a FIFO reconnect: the descriptor FFmpeg reads (pipe:FD)
         self.can_reconnect = latest_only and (
-            self._fifo or ("://" in self.spec and not self.spec.startswith("file:"))
+            self._fifo or is_network(self.spec)
             or self.spec.startswith("pipe:") or (self.format or "") in DEVICE_FORMATS)
         self._container = self._open()
         try:
@@ -116,10 +121,9 @@ class AVSource(FrameSource):
         into a one-line VbgError."""
         spec = self.spec
         what = f"lavfi source {spec!r}" if self.format == "lavfi" else f"video {spec!r}"
-        network = "://" in spec and not spec.startswith("file:")
         try:
             container = av.open(url or spec, format=self.format, options=self.options,
-                                timeout=NETWORK_TIMEOUT if network else None)
+                                timeout=NETWORK_TIMEOUT if is_network(spec) else None)
         except FileNotFoundError:
             raise VbgError(f"cannot open {what}: no such file or directory; check the path") from None
         except IsADirectoryError:
@@ -265,7 +269,7 @@ class AVSource(FrameSource):
                     if self._reconnect(reason):
                         continue
                     return
-                hint = ("check the network and the stream" if "://" in self.spec
+                hint = ("check the network and the stream" if is_network(self.spec)
                         else "the file may be truncated or corrupt")
                 raise VbgError(f"decoding {self.spec!r} failed after {self._next_index} frames: {reason}; "
                                f"{hint}") from None
