@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,34 @@ def modules_loaded_by_cached_start(weights_path: Path, cache: Path, modules: tup
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def xvfb():
+    """A private Xvfb; ``-displayfd`` makes the server pick a free display number and report it."""
+    if not shutil.which("Xvfb") or not shutil.which("import"):
+        pytest.skip("Xvfb or ImageMagick is not installed (make system-deps installs them)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    try:
+        number = b""
+        deadline = time.time() + 20
+        while not number.endswith(b"\n") and time.time() < deadline:
+            ready, _, _ = select.select([read_fd], [], [], 0.5)
+            if ready:
+                chunk = os.read(read_fd, 32)
+                if not chunk:
+                    break
+                number += chunk
+        assert number.strip(), "Xvfb did not report its display number"
+        yield f":{number.decode().strip()}"
+    finally:
+        os.close(read_fd)
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
-
 from conftest import REFERENCE, SAMPLES
+
 from vbg.media.sinks import FrameSink
 
 
@@ -76,3 +78,18 @@ def person_clip(path: Path, frames: int, size: tuple[int, int] = (320, 180), fps
             out.mux(audio.encode(chunk))
         out.mux(audio.encode(None))
     return path
+
+
+def display_env(display: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    if display:
+        env["DISPLAY"] = display
+    return env
+
+
+def screenshot(display: str) -> np.ndarray:
+    """The whole X screen as BGR, taken by ImageMagick's ``import`` in a separate process (PyAV's in-process
+    x11grab crashed the test process with a segfault when run after the other tests)."""
+    png = subprocess.run(["import", "-window", "root", "png:-"], env=display_env(display), capture_output=True,
+                         check=True).stdout
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 import queue
-import select
 import shutil
 import subprocess
 import sys
@@ -25,6 +23,7 @@ import av
 import numpy as np
 import pytest
 
+from helpers import display_env, screenshot
 from media import decode_bgra
 from media import audio_duration as audio_seconds
 from media import decode_video as read_video
@@ -322,44 +321,6 @@ print("closed", sink.frames_written, flush=True)
 """
 
 
-@pytest.fixture(scope="module")
-def xvfb():
-    """A private Xvfb; ``-displayfd`` makes the server pick a free display number and report it."""
-    if not shutil.which("Xvfb") or not shutil.which("import"):
-        pytest.skip("Xvfb or ImageMagick is not installed (make system-deps installs them)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    try:
-        number = b""
-        deadline = time.time() + 20
-        while not number.endswith(b"\n") and time.time() < deadline:
-            ready, _, _ = select.select([read_fd], [], [], 0.5)
-            if ready:
-                chunk = os.read(read_fd, 32)
-                if not chunk:
-                    break
-                number += chunk
-        assert number.strip(), "Xvfb did not report its display number"
-        yield f":{number.decode().strip()}"
-    finally:
-        os.close(read_fd)
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def display_env(display: str | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    if display:
-        env["DISPLAY"] = display
-    return env
-
-
 @contextmanager
 def window_child(display: str, title: str):
     """Run CHILD (the window, in its own process so a Qt abort cannot take pytest down); yields a queue of
@@ -386,16 +347,6 @@ def next_line(lines: queue.Queue, timeout: float) -> str:
         return lines.get(timeout=timeout)
     except queue.Empty:
         return "<nothing>"
-
-
-def screenshot(display: str) -> np.ndarray:
-    """The whole X screen as BGR, taken by ImageMagick's ``import`` in a separate process (PyAV's in-process
-    x11grab crashed the test process with a segfault when run after the other tests)."""
-    import cv2
-
-    png = subprocess.run(["import", "-window", "root", "png:-"], env=display_env(display), capture_output=True,
-                         check=True).stdout
-    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
 
 
 def test_window_shows_the_composited_frame(xvfb):

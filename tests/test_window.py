@@ -7,29 +7,20 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from conftest import REPO
+from helpers import screenshot
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("Xvfb", "xdotool", "import")),
                                 reason="Xvfb, xdotool or ImageMagick missing (make system-deps installs them)")
 
 
-@pytest.fixture(scope="module")
-def display():
-    number = next(n for n in range(91, 140) if not Path(f"/tmp/.X{n}-lock").exists())
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
+@pytest.fixture()
+def display(xvfb) -> str:
+    return xvfb
 
 
 def start_vbg(display, model_cache, *extra):
@@ -50,20 +41,15 @@ def wait_for_window(display, timeout=120.0) -> str:
     raise AssertionError("the vbg window never appeared")
 
 
-def screenshot(display, path: Path) -> np.ndarray:
-    subprocess.run(["import", "-window", "root", str(path)], env={**os.environ, "DISPLAY": display}, check=True)
-    return cv2.imread(str(path))
-
-
 def blue_fraction(image: np.ndarray) -> float:
     return float(((image[..., 0] > 200) & (image[..., 1] < 40) & (image[..., 2] < 40)).mean())
 
 
-def wait_for_blue(display, path: Path, timeout: float = 30.0) -> np.ndarray:
+def wait_for_blue(display, timeout: float = 30.0) -> np.ndarray:
     """Screenshots until the blue replacement background shows (first masks take longer on a loaded machine)."""
     deadline = time.time() + timeout
     while True:
-        shot = screenshot(display, path)[:360, :640]
+        shot = screenshot(display)[:360, :640]
         if blue_fraction(shot) > 0.3 or time.time() > deadline:
             return shot
         time.sleep(0.5)
@@ -73,7 +59,7 @@ def test_window_shows_composited_frames_and_quits_on_q(display, model_cache, tmp
     proc = start_vbg(display, model_cache, "--color", "#0000ff", "--max-frames", "3000")
     try:
         window = wait_for_window(display)
-        shot = wait_for_blue(display, tmp_path / "shot.png")
+        shot = wait_for_blue(display)
         assert blue_fraction(shot) > 0.1, blue_fraction(shot)  # the replaced background is on screen
         panel = shot[:40, :200]
         assert (panel > 200).all(axis=2).mean() > 0.02  # white overlay text
@@ -91,13 +77,13 @@ def test_window_keys_change_mode_and_overlay(display, model_cache, tmp_path):
     env = {**os.environ, "DISPLAY": display}
     try:
         window = wait_for_window(display)
-        before = wait_for_blue(display, tmp_path / "a.png")
+        before = wait_for_blue(display)
         subprocess.run(["xdotool", "key", "--window", window, "o"], env=env)  # overlay off
         time.sleep(1.5)
-        no_hud = screenshot(display, tmp_path / "o.png")[:360, :640]
+        no_hud = screenshot(display)[:360, :640]
         subprocess.run(["xdotool", "key", "--window", window, "m"], env=env)  # next mode: blur of the real room
         time.sleep(1.5)
-        after = screenshot(display, tmp_path / "b.png")[:360, :640]
+        after = screenshot(display)[:360, :640]
         subprocess.run(["xdotool", "key", "--window", window, "Escape"], env=env)
         proc.communicate(timeout=30)
     finally:
