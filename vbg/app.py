@@ -48,15 +48,25 @@ def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: boo
         performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT")
 
 
+def build_refiner(config: RunConfig) -> MaskRefiner:
+    """The mask refinement the settings describe (a fresh one per stream: it keeps temporal state)."""
+    return MaskRefiner(RefineConfig.from_settings(config.refine, config.ramp, config.guided, config.feather,
+                                                  config.smooth))
+
+
+def compositor_for(config: RunConfig):
+    """The backgrounds the settings name, in order (the default blur when there are none)."""
+    return build_compositor(config.background, config.blur, config.color, config.transparent, config.fit)
+
+
 def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig], Segmenter] = Segmenter,
                    on_frame: Callable[[int], None] | None = None) -> Pipeline:
     """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts).
 
     ``make_segmenter`` lets a caller reuse compiled models across runs (``vbg batch`` keeps one per worker);
     ``on_frame`` is called with the output frame count after each frame (file mode)."""
-    refiner = MaskRefiner(RefineConfig.from_settings(config.refine, config.ramp, config.guided, config.feather,
-                                                     config.smooth))
-    compositor = build_compositor(config.background, config.blur, config.color, config.transparent, config.fit)
+    refiner = build_refiner(config)
+    compositor = compositor_for(config)
     source = open_source(config.input, format=config.input_format, loop=config.loop, live=config.live,
                          width=config.camera_width, height=config.camera_height, fps=config.camera_fps,
                          reconnect=config.reconnect)

@@ -131,17 +131,14 @@ def _process_video(job: BatchJob, config: RunConfig, work) -> int:
 
 
 def _process_image(job: BatchJob, config: RunConfig, work) -> int:
-    from ..app import segmenter_config
-    from ..compose.compositing import build_compositor
+    from ..app import build_refiner, compositor_for, segmenter_config
     from ..media.imageio import read_image, write_image
-    from ..compose.refine import MaskRefiner, RefineConfig
     from ..still import replace_background
 
     image = read_image(job.input)
     segmenter = cached_segmenter(segmenter_config(config, (image.shape[1], image.shape[0]), live=True))
-    compositor = build_compositor(config.background, config.blur, config.color, config.transparent, config.fit)
-    refiner = MaskRefiner(RefineConfig.from_settings(config.refine, config.ramp, config.guided, config.feather,
-                                                     config.smooth))
+    compositor = compositor_for(config)
+    refiner = build_refiner(config)
     try:
         with _image_lock(segmenter):
             result = replace_background(image, segmenter, compositor, refiner)

@@ -55,10 +55,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if value is not None and value < (1 if name == "workers" else 0):
             raise VbgError(f"--{name} {value}: use {'1 or more' if name == 'workers' else '0 or more'}")
     jobs = plan_batch(args.inputs, args.output, config.transparent)
-    from ..compose.compositing import DEFAULT_BLUR, build_compositor
+    from ..app import compositor_for
+    from ..choices import DEFAULT_BLUR
 
     # backgrounds are checked here, before any worker starts; the default-blur notice is printed once
-    build_compositor(config.background, config.blur, config.color, config.transparent, config.fit).close()
+    compositor_for(config).close()
     if not (config.background or config.blur or config.color or config.transparent):
         config = dataclasses.replace(config, blur=DEFAULT_BLUR)
     from ..batch.runner import BatchRunner, Layout, print_summary

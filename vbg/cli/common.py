@@ -52,14 +52,6 @@ class _SuppressingGroup:
         return self.group.add_argument(*names, **kwargs)
 
 
-def segmenter_config(args: argparse.Namespace, **extra):
-    from ..model.segmenter import SegmenterConfig
-
-    return SegmenterConfig(model=args.model, device=args.device, size=args.size, precision=args.precision,
-                           resize=args.resize, weights=args.weights, cache_dir=args.cache_dir,
-                           calibration=args.calibration, **extra)
-
-
 def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
     from ..choices import DEFAULT_BLUR, FIT_MODES
     from ..config import RunConfig
@@ -97,9 +89,3 @@ def add_refine_args(parser: argparse.ArgumentParser, suppress: bool = False) -> 
                    help="soften edges by a Gaussian of SIGMA pixels, 0 = off (default %(default)s)")
     g.add_argument("--smooth", type=float, metavar="W", default=RunConfig.smooth,
                    help="temporal smoothing weight where successive masks agree, 0 = off (default %(default)s)")
-
-
-def refine_config(args: argparse.Namespace):
-    from ..compose.refine import RefineConfig
-
-    return RefineConfig.from_settings(args.refine, args.ramp, args.guided, args.feather, args.smooth)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import VbgError
-from .common import add_background_args, add_model_args, refine_config, segmenter_config
+from .common import add_background_args, add_model_args
 
 
 def add_image_parser(sub) -> None:
@@ -25,21 +25,21 @@ def add_image_parser(sub) -> None:
 
 def cmd_image(args: argparse.Namespace) -> int:
     """One image, or many (files and folders) with one compiled model per input shape and per-file errors."""
-    from ..compose.compositing import build_compositor
+    from ..app import build_refiner, compositor_for
     from ..media.imageio import read_image, write_image
-    from ..compose.refine import MaskRefiner
     from ..still import plan_image_jobs, replace_background, save_figure
 
     # Validate every path before the (slow) model start, so bad input fails fast and writes nothing.
     jobs = plan_image_jobs(args.inputs, args.output, args.mask_out, args.figure_out, args.transparent)
     single = len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir()
     first = read_image(jobs[0].input) if single else None
-    compositor = build_compositor(args.background, args.blur, args.color, args.transparent, args.fit)
-    segmenters = _SegmenterPerShape(args)
+    config = image_config(args)
+    compositor = compositor_for(config)
+    segmenters = _SegmenterPerShape(config)
 
     def process(job, image) -> str:
         segmenter = segmenters.get(image)
-        result = replace_background(image, segmenter, compositor, MaskRefiner(refine_config(args)))
+        result = replace_background(image, segmenter, compositor, build_refiner(config))
         write_image(job.output, result.result)
         if job.mask_out:
             write_image(job.mask_out, result.alpha)
@@ -70,22 +70,37 @@ def cmd_image(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+#: ``vbg image`` flags that are run settings (``RunConfig`` keys); the rest are paths of this command.
+IMAGE_SETTINGS = ("model", "device", "size", "precision", "resize", "weights", "cache_dir", "calibration",
+                  "background", "color", "blur", "transparent", "fit", "refine", "ramp", "guided", "feather",
+                  "smooth")
+
+
+def image_config(args: argparse.Namespace):
+    """The run settings of ``vbg image``: its flags (with their own defaults: auto precision, antialias)
+    checked like any preset, so image, video and batch are assembled by the same ``app`` functions."""
+    from ..config import make_config
+
+    return make_config(None, **{key: getattr(args, key) for key in IMAGE_SETTINGS})
+
+
 class _SegmenterPerShape:
     """``--size auto`` gives portrait and landscape images different input shapes: one compiled model each,
     built on first use and warmed up once (the first call includes one-off allocations)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
+    def __init__(self, config) -> None:
+        self.config = config
         self.made: dict[str, object] = {}
 
     def get(self, image):
+        from ..app import segmenter_config
         from ..model.convert import resolve_size
         from ..model.segmenter import Segmenter
 
         frame = (image.shape[1], image.shape[0])
-        key = str(resolve_size(self.args.size, frame))
+        key = str(resolve_size(self.config.size, frame))
         if key not in self.made:
-            segmenter = Segmenter(segmenter_config(self.args, frame=frame))
+            segmenter = Segmenter(segmenter_config(self.config, frame, live=True))
             segmenter.infer(image)
             self.made[key] = segmenter
         return self.made[key]
