@@ -70,16 +70,15 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
     source = open_source(config.input, format=config.input_format, loop=config.loop, live=config.live,
                          width=config.camera_width, height=config.camera_height, fps=config.camera_fps,
                          reconnect=config.reconnect)
-    try:
-        sinks = build_sinks(config, source)
-        live = source.info.live if config.live is None else config.live
-        segmenter = make_segmenter(segmenter_config(config, source.info.size, live))
-    except BaseException:
-        source.close()
-        raise
     options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
                               snapshot_dir=config.snapshot_dir, on_frame=on_frame)
+    try:
+        sinks = build_sinks(config, source)
+        segmenter = make_segmenter(segmenter_config(config, source.info.size, options.live_for(source.info)))
+    except BaseException:
+        source.close()
+        raise
     return Pipeline(source, segmenter, compositor, sinks, options, refiner)
 
 

@@ -35,7 +35,7 @@ from ..compose.compositing import Compositor
 from ..compose.overlay import OverlayStats, draw_overlay
 from ..compose.refine import MaskRefiner
 from ..errors import VbgError
-from ..media.frames import Frame
+from ..media.frames import Frame, VideoInfo
 from ..media.sinks import FrameSink
 from ..media.sources import FrameSource
 from ..media.sources.buffer import FrameBuffer
@@ -63,6 +63,10 @@ class PipelineOptions:
     snapshot_dir: str = "."
     on_frame: Callable[[int], None] | None = None  # observer: called with frames_out after each ordered frame
 
+    def live_for(self, info: VideoInfo) -> bool:
+        """The live contract applies to cameras (and live streams) unless ``live`` says otherwise."""
+        return info.live if self.live is None else self.live
+
 
 class Pipeline:
     """capture -> async inference -> composite -> sinks.  ``run()`` blocks until the source ends, a sink asks
@@ -80,7 +84,7 @@ class Pipeline:
         # refinement (edges, temporal smoothing) runs in the compositor thread, on frames in display order
         self.refiner = refiner or MaskRefiner()
         self.options = options or PipelineOptions()
-        self.live = source.info.live if self.options.live is None else self.options.live
+        self.live = self.options.live_for(source.info)
         # ordered = each frame waits for its own mask (file mode, and live --aligned)
         self._ordered = not self.live or self.options.aligned
         self.stats = RunStats()
