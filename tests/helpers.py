@@ -11,6 +11,7 @@ import av
 import cv2
 import numpy as np
 from conftest import REFERENCE, SAMPLES
+from media import mux_tone
 
 from vbg.media.sinks import FrameSink
 
@@ -70,13 +71,7 @@ def person_clip(path: Path, frames: int, size: tuple[int, int] = (320, 180), fps
         for i in range(frames):
             out.mux(video.encode(av.VideoFrame.from_ndarray(pictures[i % len(pictures)], format="bgr24")))
         out.mux(video.encode(None))
-        samples = int(frames / fps * 48000)
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
-        for start in range(0, samples, 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 48000, start
-            out.mux(audio.encode(chunk))
-        out.mux(audio.encode(None))
+        mux_tone(out, audio, frames / fps)
     return path
 
 

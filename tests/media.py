@@ -36,6 +36,19 @@ def read_index(image: np.ndarray) -> int:
     return value
 
 
+def mux_tone(out, stream, seconds: float, amplitude: float = 0.3, sample_format: str = "flt") -> None:
+    """Encode ``seconds`` of a 440 Hz mono tone on the AAC ``stream`` and mux it into ``out`` (flushed)."""
+    samples = int(seconds * 48000)
+    tone = (amplitude * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+    for start in range(0, samples, 1024):
+        chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format=sample_format, layout="mono")
+        chunk.sample_rate, chunk.pts = 48000, start
+        for packet in stream.encode(chunk):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
 def make_indexed_clip(path: Path, frames: int, width: int = 640, height: int = 360, fps: int = 30,
                       audio_seconds: float | None = None, time_base: Fraction | None = None) -> Path:
     """Encode ``frames`` indexed frames (H.264) plus, optionally, a 440 Hz AAC tone of ``audio_seconds``."""
@@ -56,17 +69,7 @@ def make_indexed_clip(path: Path, frames: int, width: int = 640, height: int = 3
         for packet in video.encode():
             out.mux(packet)
         if audio is not None:
-            samples = int(audio_seconds * 48000)
-            t = np.arange(samples) / 48000
-            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-            for start in range(0, samples, 1024):
-                chunk = tone[start:start + 1024][None]
-                af = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-                af.sample_rate, af.pts = 48000, start
-                for packet in audio.encode(af):
-                    out.mux(packet)
-            for packet in audio.encode():
-                out.mux(packet)
+            mux_tone(out, audio, audio_seconds, amplitude=0.2)
     return path
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from helpers import display_env, screenshot
-from media import decode_bgra
+from media import decode_bgra, mux_tone
 from media import audio_duration as audio_seconds
 from media import decode_video as read_video
 from media import indexed_frame
@@ -63,12 +63,7 @@ def make_input_with_audio(path: Path, frames: int = 60, fps: int = 30, seconds: 
         for i in range(frames):
             out.mux(video.encode(av.VideoFrame.from_ndarray(gray_frame(i), format="bgr24")))
         out.mux(video.encode(None))
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * 48000)) / 48000)).astype(np.float32)
-        for start in range(0, tone.size, 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 48000, start
-            out.mux(audio.encode(chunk))
-        out.mux(audio.encode(None))
+        mux_tone(out, audio, seconds)
     return path
 
 

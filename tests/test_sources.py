@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
-from media import indexed_frame, read_index
+from media import indexed_frame, mux_tone, read_index
 from vbg.errors import VbgError
 from vbg.media.sources import AVSource, CameraSource, FrameBuffer, ImageSource, open_source
 from vbg.media.frames import Frame
@@ -52,14 +52,7 @@ def make_clip(path: Path, frames: int, *, audio: bool = False, format: str | Non
         for packet in video.encode():
             out.mux(packet)
         if sound is not None:
-            tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(48000) / 48000)).astype(np.float32)
-            for start in range(0, tone.size, 1024):
-                chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="fltp", layout="mono")
-                chunk.sample_rate, chunk.pts = 48000, start
-                for packet in sound.encode(chunk):
-                    out.mux(packet)
-            for packet in sound.encode():
-                out.mux(packet)
+            mux_tone(out, sound, 1.0, amplitude=0.2, sample_format="fltp")
     return path
 
 
