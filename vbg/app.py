@@ -12,7 +12,7 @@ from pathlib import Path
 from .compose.compositing import build_compositor
 from .config import RunConfig
 from .errors import VbgError
-from .pipeline.core import Pipeline, PipelineOptions, RunStats
+from .pipeline.core import NO_OUTPUT, Pipeline, PipelineOptions, RunStats
 from .compose.refine import MaskRefiner, RefineConfig
 from .model.segmenter import Segmenter, SegmenterConfig
 from .media.sinks import FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink
@@ -34,7 +34,7 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
     if config.null:
         sinks.append(NullSink())
     if not sinks:
-        raise VbgError("no output: pass -o FILE, --window, --vcam or --null")
+        raise VbgError(NO_OUTPUT)  # here too: before the model compiles, so the mistake costs no time
     return sinks
 
 

@@ -47,6 +47,7 @@ from .sinkworker import SinkWorker
 from .stats import RunStats
 
 _END = object()  # end-of-stream marker on internal queues
+NO_OUTPUT = "no output: pass -o FILE, --window, --vcam or --null"
 
 
 @dataclass
@@ -76,7 +77,7 @@ class Pipeline:
                  sinks: list[FrameSink], options: PipelineOptions | None = None,
                  refiner: MaskRefiner | None = None) -> None:
         if not sinks:
-            raise VbgError("no output: pass -o FILE, --window, --vcam or --null")
+            raise VbgError(NO_OUTPUT)
         self.source = source
         self.segmenter = segmenter
         self.compositor = compositor
