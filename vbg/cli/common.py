@@ -20,20 +20,21 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
     ``suppress`` leaves unset options out of the namespace, so a config preset can provide them.
     """
     from ..choices import PRECISIONS, RESIZE_MODES
-    from ..model.weights import DEFAULT_MODEL, MODELS
+    from ..model.settings import SegmenterConfig as D  # the defaults of vbg image and vbg convert
+    from ..model.weights import MODELS
 
     g = parser.add_argument_group("model")
     if suppress:
         g = _SuppressingGroup(g)
-    g.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS), help="segmentation model (default %(default)s)")
-    g.add_argument("--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
-    g.add_argument("--size", default="auto",
+    g.add_argument("--model", default=D.model, choices=list(MODELS), help="segmentation model (default %(default)s)")
+    g.add_argument("--device", default=D.device, help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
+    g.add_argument("--size", default=D.size,
                    help="model input size: auto (the frame's aspect at about 256x256 pixels), auto:N (at NxN), "
                         "N or WxH in multiples of 32 (default %(default)s)")
-    g.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS],
+    g.add_argument("--precision", default=D.precision, choices=["auto", *PRECISIONS],
                    help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32; int8 = NNCF-quantised "
                         "(default %(default)s)")
-    g.add_argument("--resize", default="antialias", choices=list(RESIZE_MODES),
+    g.add_argument("--resize", default=D.resize, choices=list(RESIZE_MODES),
                    help="input resize inside the model: antialias matches the reference, fast saves time")
     g.add_argument("--weights", metavar="PATH", help="PyTorch checkpoint (default: $VBG_WEIGHTS_DIR, cache, download)")
     g.add_argument("--cache-dir", metavar="DIR", help="weights and IR cache (default: $VBG_CACHE_DIR or ~/.cache/vbg)")

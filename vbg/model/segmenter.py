@@ -10,39 +10,19 @@ the cached IR, compiles it for the chosen device and precision, and offers two w
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import openvino as ov
 
-from ..errors import notice
+from ..errors import VbgError, notice
 from .convert import RESIZE_MODES, InputSize, build_ir, resolve_size
 from .devices import check_device, default_precision, runtime_config
-from ..errors import VbgError
-from .weights import DEFAULT_MODEL, cache_dir, get_spec, resolve_weights
+from .settings import SegmenterConfig
+from .weights import cache_dir, get_spec, resolve_weights
 
 MAX_MODEL_FRAME = 2048  # longer frame sides are shrunk before inference (see Segmenter.check_frame)
-
-
-@dataclass(frozen=True)
-class SegmenterConfig:
-    """What to run: model, device, input size, precision ("auto" picks per device) and resize mode.
-
-    ``size="auto"`` follows the aspect of ``frame`` (width, height of the frames to come; 1280x720 if unknown)."""
-
-    model: str = DEFAULT_MODEL
-    device: str = "CPU"
-    size: str | int = "auto"
-    frame: tuple[int, int] | None = None
-    precision: str = "auto"
-    resize: str = "antialias"
-    weights: str | None = None
-    cache_dir: str | None = None
-    performance_hint: str = "LATENCY"
-    calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
-    threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them
 
 
 class Segmenter:

@@ -1,0 +1,27 @@
+"""What model to run and how (``SegmenterConfig``), apart from the Segmenter so that the command-line flags read
+its defaults without loading OpenVINO."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .weights import DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """What to run: model, device, input size, precision ("auto" picks per device) and resize mode.
+
+    ``size="auto"`` follows the aspect of ``frame`` (width, height of the frames to come; 1280x720 if unknown)."""
+
+    model: str = DEFAULT_MODEL
+    device: str = "CPU"
+    size: str | int = "auto"
+    frame: tuple[int, int] | None = None
+    precision: str = "auto"
+    resize: str = "antialias"
+    weights: str | None = None
+    cache_dir: str | None = None
+    performance_hint: str = "LATENCY"
+    calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
+    threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them
