@@ -43,11 +43,13 @@ class BatchJob:
 
     def leftovers(self) -> list[Path]:
         """Work files of earlier attempts (and the file sink's own ``.partial`` names of them)."""
+        from ..media.sinks.file import partial_path
+
         folder = self.output.parent
         if not folder.is_dir():
             return []
-        return sorted(folder.glob(f".{self.output.stem}.vbg-*{self.output.suffix}")) + sorted(
-            folder.glob(f"..{self.output.stem}.vbg-*.partial{self.output.suffix}"))
+        pattern = folder / f".{self.output.stem}.vbg-*{self.output.suffix}"
+        return sorted(folder.glob(pattern.name)) + sorted(folder.glob(partial_path(pattern).name))
 
 
 def settings_hash(config: RunConfig) -> str:

@@ -96,9 +96,9 @@ class BatchRunner:
         except OSError as exc:
             raise VbgError(f"cannot reach the Dask scheduler at {self.address}: {exc}; start one with "
                            f"`dask scheduler` or leave out --address to run on this machine") from None
-        # a remote cluster's workers pick their own thread count unless the user gave one
-        threads = self.layout.threads if (cluster is not None or self.config.threads) else None
-        config = dataclasses.replace(self.config, threads=self.config.threads or threads)
+        # local workers get the layout's share of the cores; remote ones pick their own unless the user chose
+        config = dataclasses.replace(self.config,
+                                     threads=self.layout.threads if cluster is not None else self.config.threads)
         interval = progress_interval()
         bars = dict(disable=not self.progress, leave=False, mininterval=interval, dynamic_ncols=True)
         files = tqdm(total=len(todo), unit="file", desc="files", position=0, **bars)

@@ -20,7 +20,7 @@ from .jobs import BatchJob, is_complete, write_sidecar
 
 PROGRESS_TOPIC = "vbg-batch-progress"
 
-_MODELS: dict[SegmenterConfig, Segmenter] = {}
+_MODELS: dict[SegmenterConfig, tuple[Segmenter, threading.Lock]] = {}  # the lock: its synchronous request
 _MODELS_LOCK = threading.Lock()
 
 
@@ -41,15 +41,20 @@ class FileResult:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-def cached_segmenter(config: SegmenterConfig) -> Segmenter:
-    """One compiled model per (settings, input size) per worker process."""
+def cached_model(config: SegmenterConfig) -> tuple[Segmenter, threading.Lock]:
+    """One compiled model per (settings, input size) per worker process, with the lock that lets one image at
+    a time use its synchronous request (workers may run several tasks)."""
     from ..model.convert import resolve_size
 
     key = dataclasses.replace(config, size=str(resolve_size(config.size, config.frame)), frame=None)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = Segmenter(config)
+            _MODELS[key] = (Segmenter(config), threading.Lock())
         return _MODELS[key]
+
+
+def cached_segmenter(config: SegmenterConfig) -> Segmenter:
+    return cached_model(config)[0]
 
 
 def _worker_name() -> str:
@@ -136,11 +141,11 @@ def _process_image(job: BatchJob, config: RunConfig, work) -> int:
     from ..still import replace_background
 
     image = read_image(job.input)
-    segmenter = cached_segmenter(segmenter_config(config, (image.shape[1], image.shape[0]), live=True))
+    segmenter, lock = cached_model(segmenter_config(config, (image.shape[1], image.shape[0]), live=True))
     compositor = compositor_for(config)
     refiner = build_refiner(config)
     try:
-        with _image_lock(segmenter):
+        with lock:
             result = replace_background(image, segmenter, compositor, refiner)
     finally:
         compositor.close()
@@ -151,17 +156,10 @@ def _process_image(job: BatchJob, config: RunConfig, work) -> int:
     return 1
 
 
-_IMAGE_LOCKS: dict[int, threading.Lock] = {}
-
-
-def _image_lock(segmenter: Segmenter) -> threading.Lock:
-    """A Segmenter's synchronous request serves one image at a time (workers may run several tasks)."""
-    with _MODELS_LOCK:
-        return _IMAGE_LOCKS.setdefault(id(segmenter), threading.Lock())
-
-
 def _remove(path) -> None:
-    for p in (path, path.with_name(f".{path.stem}.partial{path.suffix}")):
+    from ..media.sinks.file import partial_path
+
+    for p in (path, partial_path(path)):
         try:
             p.unlink()
         except FileNotFoundError:

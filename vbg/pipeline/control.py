@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..compose.compositing import Compositor
+from ..media.frames import Frame
 from ..media.imageio import write_image
 from ..media.sinks import FrameSink
 
@@ -28,7 +29,7 @@ class Controls:
         self.overlay_on = overlay
         self.paused = False
         self.snapshot_dir = snapshot_dir
-        self.last_output: np.ndarray | None = None  # the newest picture sent out, for snapshots
+        self.last_output: tuple[Frame, np.ndarray] | None = None  # newest (frame, picture) out: snapshots, pause
 
     def poll(self, sinks: Iterable[FrameSink]) -> None:
         for sink in sinks:
@@ -50,4 +51,4 @@ class Controls:
             self.overlay_on = not self.overlay_on
         elif action == "snapshot" and self.last_output is not None:
             path = Path(self.snapshot_dir) / f"vbg-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
-            write_image(path, self.last_output)
+            write_image(path, self.last_output[1])

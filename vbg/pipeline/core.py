@@ -102,7 +102,6 @@ class Pipeline:
         self._newest_mask: tuple[int, np.ndarray, float] | None = None  # (seq, mask, captured_at)
         self._mask_lock = threading.Lock()
         self._workers: list[SinkWorker] = []
-        self._last_output: tuple[Frame, np.ndarray] | None = None  # for pause refreshes and snapshots
 
     # -- control -----------------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -382,8 +381,7 @@ class Pipeline:
         image = self.compositor.compose(frame.image, alpha, self._clock(frame))
         shown = self._with_overlay(frame, image)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
-        self._last_output = (frame, shown)
-        self.controls.last_output = shown
+        self.controls.last_output = (frame, shown)
         for worker in self._workers:
             worker.put(frame, shown if self._overlay_for(worker.sink) else image, self._stop)
         self.stats.frames_out += 1
@@ -412,7 +410,7 @@ class Pipeline:
     def _refresh_paused(self) -> None:
         """While paused, keep the window responsive (it only reads keys when it draws) with the last picture."""
         self.controls.poll(self.sinks)
-        last = self._last_output
+        last = self.controls.last_output
         if self.controls.paused and last is not None:
             for worker in self._workers:
                 if worker.sink.interactive:

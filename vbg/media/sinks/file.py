@@ -22,6 +22,11 @@ from .codecs import VIDEO_OUTPUT_EXTENSIONS, choose_pix_fmt, default_codec_for, 
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
+def partial_path(path: Path) -> Path:
+    """Where ``FileSink`` writes ``path`` until it is closed: ``.NAME.partial.EXT`` beside it."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
 class FileSink(FrameSink):
     """A video file written with PyAV, keeping the input's frame rate, time base, timestamps and audio.
 
@@ -62,7 +67,7 @@ class FileSink(FrameSink):
         self.keeps_alpha = has_alpha(self.pix_fmt)
         self.crf, self.preset, self.bit_rate = crf, preset, bit_rate
         self.audio_from = audio_from
-        self.partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.partial = partial_path(self.path)
         self._container: Any = None
         self._stream: Any = None
         self._audio: AudioCarrier | None = None
