@@ -32,6 +32,11 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps x11-utils xdotool imagemagick >/dev/null; \
 	  else echo "note: install xvfb, x11-apps and imagemagick (apt) to run the window tests"; fi; \
 	fi
+	@# the camera VM (vivid + v4l2loopback in QEMU) for tests/test_camera_vm.py; idempotent, ~100 s the first time
+	@if [ -f $(V4L2VM)/install.sh ]; then \
+	  if [ "$$(id -u)" = 0 ]; then bash $(V4L2VM)/install.sh >/dev/null; \
+	  else echo "note: run sudo bash $(V4L2VM)/install.sh to run the camera VM tests"; fi; \
+	fi
 
 demo: venv
 	mkdir -p out
@@ -40,6 +45,8 @@ demo: venv
 	$(BIN)/vbg image samples/person.jpg -o out/person_beach.png --background samples/background_beach.jpg \
 	  --mask-out out/person_mask.png --figure-out out/person_figure.png
 	@echo "demo written to out/: demo.mp4 (video with audio), person_beach.png, person_mask.png, person_figure.png"
+
+V4L2VM ?= $(abspath ../shared/v4l2vm)
 
 test: venv system-deps
 	$(BIN)/python -m pytest -q

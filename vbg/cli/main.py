@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .batch import add_batch_parser
     from .bench import add_bench_parser
+    from .cameras import add_cameras_parser
     from .image import add_image_parser
     from .model import add_model_parsers
     from .run import add_run_parser
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_image_parser(sub)
     add_model_parsers(sub)
     add_run_parser(sub)
+    add_cameras_parser(sub)
     add_batch_parser(sub)
     add_bench_parser(sub)
     add_train_parser(sub)

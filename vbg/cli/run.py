@@ -24,7 +24,9 @@ def add_run_parser(sub) -> None:
     g.add_argument("--live", action=argparse.BooleanOptionalAction,
                    help="live contract: drop stale frames, output at the source rate (default for cameras)")
     g.add_argument("--aligned", action="store_true", help="live: each frame with its own mask (more latency)")
-    g.add_argument("--camera-width", type=int, metavar="PX")
+    g.add_argument("--camera-width", type=int, metavar="PX",
+                   help="camera mode to ask for (default 1280x720 at 30 fps); on Linux the closest mode the "
+                        "camera lists is used, rate before size (see vbg cameras)")
     g.add_argument("--camera-height", type=int, metavar="PX")
     g.add_argument("--camera-fps", type=float, metavar="FPS")
     g.add_argument("--reconnect", type=int, metavar="N",

@@ -14,8 +14,9 @@ def add_train_parser(sub) -> None:
     d = {f.name: f.default for f in fields(TrainConfig) if not callable(f.default_factory)}
     p = sub.add_parser("train", help="fine-tune U2NETP on person masks (needs torch; slow without AMX/BF16)",
                        description="Fine-tune U2NETP from the official weights on folders of images/ and masks/.")
-    p.add_argument("--data", action="append", default=[], metavar="DIR", required=True,
-                   help="folder with images/ and masks/ (same stems; masks 0/255 PNG); repeat for several")
+    p.add_argument("--data", action="append", default=[], metavar="DIR[:N]", required=True,
+                   help="folder with images/ and masks/ (same stems; masks 0/255 PNG); repeat for several; "
+                        "DIR:N uses its training images N times per epoch (to weigh one kind of framing)")
     p.add_argument("--backgrounds", metavar="DIR", help="photos without people to composite the cut-outs onto")
     p.add_argument("--out", default=d["out"], help="checkpoints, weights.pth and scores (default %(default)s)")
     p.add_argument("--init", metavar="PTH", help="starting weights (default: the official u2netp.pth, found like "
@@ -26,6 +27,9 @@ def add_train_parser(sub) -> None:
     p.add_argument("--minutes", type=float, help="stop after this many minutes (a checkpoint is written)")
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help="default %(default)s")
     p.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate (default %(default)s)")
+    p.add_argument("--composite", type=float, default=d["composite"],
+                   help="share of samples pasted onto a --backgrounds photo, the rest are crops of the photo "
+                        "itself (default %(default)s)")
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
                    help="share of each folder held out for validation, chosen by file-name hash (default %(default)s)")
     p.add_argument("--val-limit", type=int, help="score at most this many validation images per folder")
@@ -43,6 +47,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         init = str(registry.resolve_weights(registry.get_spec("u2net_lite")))
     config = TrainConfig(data=args.data, backgrounds=args.backgrounds, out=args.out, init=init, epochs=args.epochs,
                          max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+                         composite=args.composite,
                          val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()
     print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")

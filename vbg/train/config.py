@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class TrainConfig:
     """Everything a run depends on; stored in each checkpoint so that ``--resume`` can check it."""
 
-    data: list[str] = field(default_factory=list)  # folders with images/ and masks/
+    data: list[str] = field(default_factory=list)  # folders with images/ and masks/, each DIR or DIR:REPEAT
     backgrounds: str | None = None
     out: str = "out/train"
     init: str | None = None  # the official u2netp.pth (or any U2NETP state_dict) to start from
@@ -22,6 +22,7 @@ class TrainConfig:
     warmup_steps: int = 50
     weight_decay: float = 1e-2
     iou_weight: float = 1.0
+    composite: float = 0.5  # share of samples pasted onto a background (the rest are crops of the photo)
     val_fraction: float = 0.1
     val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
     val_limit: int | None = None  # score at most this many validation images per folder

@@ -50,6 +50,17 @@ class Pair:
     group: str
 
 
+def data_spec(spec: str) -> tuple[str, int]:
+    """``DIR`` or ``DIR:REPEAT`` -> (folder, times its training pairs appear per epoch). Repeating a folder is
+    how a run weighs one kind of framing (portraits) against another without dropping either."""
+    folder, sep, repeat = spec.rpartition(":")
+    if sep and repeat.isdigit() and folder:
+        if int(repeat) < 1:
+            raise VbgError(f"--data {spec}: the repeat count after ':' must be 1 or more")
+        return folder, int(repeat)
+    return spec, 1
+
+
 def find_pairs(folder: str | Path) -> list[Pair]:
     """Every image in ``folder/images`` that has a mask of the same stem in ``folder/masks``."""
     root = Path(folder)

@@ -34,7 +34,7 @@ from ..errors import VbgError
 from ..pipeline.metrics import progress_interval
 from ..model.u2net import U2NETP
 from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
-from .data import BatchMaker, Pair, find_pairs, load_backgrounds, normalise, read_pair, split
+from .data import BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, load_backgrounds, normalise, read_pair, split
 from .scoring import SetScore, score
 
 
@@ -139,10 +139,14 @@ class Trainer:
         self.out = Path(config.out)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
-        pairs = [p for folder in config.data for p in find_pairs(folder)]
-        self.train_pairs, self.val_pairs = split(pairs, config.val_fraction)
+        self.train_pairs, self.val_pairs = [], []
+        for spec in config.data:
+            folder, repeat = data_spec(spec)
+            train, val = split(find_pairs(folder), config.val_fraction)
+            self.train_pairs += train * repeat  # validation pairs once: the scores stay comparable
+            self.val_pairs += val
         self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
-                                  config.seed)
+                                  config.seed, SampleRecipe(composite=config.composite))
         self.model = U2NETP(3, 1)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = len(self.batches)

@@ -12,18 +12,41 @@ from ...errors import VbgError
 from ..frames import Frame, VideoInfo
 from .base import FrameSink, drop_alpha, fit_frame
 
+MODPROBE = "sudo modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 card_label=vbg"
+
+
+def _linux_device_problem(device: str) -> str | None:
+    """Why ``device`` cannot take vbg's frames, read from the node itself (None if nothing is seen wrong)."""
+    from ..v4l2 import read_device
+
+    if not Path(device).exists():
+        return f"virtual camera {device} does not exist"
+    try:
+        found = read_device(device)
+    except OSError as exc:
+        return f"virtual camera {device} cannot be opened ({exc.strerror or exc})"
+    if not found.loopback:
+        return f"{device} is {found.card!r} ({found.driver}), not a v4l2loopback virtual camera"
+    if not found.output:  # exclusive_caps=1: while a writer holds it, the node only offers capture
+        return f"virtual camera {device} is busy: another program is sending to it"
+    return None
+
+
 def _no_virtual_camera(detail: str, device: str | None) -> str:
     """The one-line VbgError message for a virtual camera that cannot start, per platform."""
     if sys.platform.startswith("linux"):
         loaded = Path("/sys/module/v4l2loopback").exists()
-        if device and loaded:
-            return (f"virtual camera {device} could not be opened ({detail}): pass the /dev/videoN of a "
-                    f"v4l2loopback device (v4l2-ctl --list-devices) to --vcam-device")
+        fix = (f"run `{MODPROBE}` (package v4l2loopback-dkms; devices=2 for a second one), "
+               f"then pass the device that `vbg cameras` lists to --vcam-device")
+        if device:
+            problem = _linux_device_problem(device) or f"virtual camera {device} could not be opened ({detail})"
+            if "busy" in problem:
+                return f"{problem}: stop that program or pick another device with --vcam-device; to add one, {fix}"
+            return f"{problem}: {fix}"
         # without the module pyvirtualcam's own text only repeats this advice; with it, the detail matters
         what = f"no usable virtual camera device ({detail})" if loaded else \
             "no virtual camera device found (v4l2loopback is not loaded)"
-        return (f"{what}: run `sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vbg` "
-                f"(package v4l2loopback-dkms), or start OBS's virtual camera, then pass --vcam-device /dev/videoN")
+        return f"{what}: {fix}"
     if sys.platform == "darwin":
         return (f"no virtual camera available ({detail}): install OBS Studio and start its Virtual Camera once, "
                 f"then retry")

@@ -13,7 +13,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-from ...errors import VbgError
+from ...errors import VbgError, notice
 from ..frames import Frame, VideoInfo
 from .buffer import QUEUE_FRAMES, FrameBuffer
 
@@ -58,20 +58,25 @@ class Reconnector:
     """
 
     def __init__(self, buffer: FrameBuffer, attempts: int = RECONNECT_ATTEMPTS,
-                 delays: tuple[float, ...] = RECONNECT_DELAYS) -> None:
+                 delays: tuple[float, ...] = RECONNECT_DELAYS, label: str = "input") -> None:
         if attempts < 0:
             raise VbgError(f"reconnect attempts must be 0 or more, got {attempts}")
         self.attempts, self.delays = attempts, delays
         self.reconnections = 0  # successful reopenings
+        self.label = label  # names the input in the notices ("camera /dev/video0")
         self._buffer = buffer
 
     def delay(self, attempt: int) -> float:
         return self.delays[min(attempt, len(self.delays) - 1)]
 
-    def run(self, reopen) -> tuple[bool, str]:
+    def run(self, reopen, why: str = "it ended") -> tuple[bool, str]:
         """Call ``reopen(timeout)`` up to ``attempts`` times, waiting ``delay`` before each; (reopened, last
-        error).  ``reopen`` raises VbgError (or OSError) when the input is still not there."""
+        error).  ``reopen`` raises VbgError (or OSError) when the input is still not there.  Both the loss
+        and the way back get a notice: a frozen picture with no word on stderr looks like a hang."""
         error = "no attempt made (reconnect is 0)"
+        if self.attempts:
+            notice(f"{self.label} lost ({why}); reopening it, up to {self.attempts} attempts")
+        started = time.monotonic()
         for attempt in range(self.attempts):
             wait = self.delay(attempt)
             if self._buffer.wait_closed(wait):
@@ -82,6 +87,7 @@ class Reconnector:
                 error = one_line(exc)
                 continue
             self.reconnections += 1
+            notice(f"{self.label} is back after {time.monotonic() - started:.1f} s (attempt {attempt + 1})")
             return True, ""
         return False, error
 

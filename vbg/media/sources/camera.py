@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 from fractions import Fraction
 
 import cv2
 import numpy as np
 
-from ...errors import VbgError
+from ...errors import VbgError, notice
 from ..frames import VideoInfo
+from ..v4l2 import DEFAULT_REQUEST, CameraMode, choose_mode, fourcc_text, read_device
 from .base import INPUT_HINT, LINUX, RECONNECT_ATTEMPTS, FrameSource, Reconnector
 
 
@@ -26,50 +28,75 @@ def camera_target(device: int | str) -> tuple[int | str, str | None]:
     return str(device), str(device) if str(device).startswith("/dev/") else None
 
 
+READ_TIMEOUT_S = 2.0  # a camera silent this long is lost (unplugged, stalled driver): reopen it
+
+
 class CameraSource(FrameSource):
     """An OpenCV camera by index (``0``, ``"0"``) or device path (``/dev/video0``); always live.
 
-    MJPG is requested because most USB webcams only reach 720p/1080p at 30 fps compressed, and a one-frame
-    driver buffer keeps the driver from queueing stale frames behind our own newest-frame slot.  The first
-    frame is grabbed in the constructor: it proves the camera works and gives the size really granted.
+    On Linux the device's modes are read first and one is chosen (``v4l2.choose_mode``: 720p30 unless asked
+    otherwise, the rate before the size, YUYV before MJPG); elsewhere MJPG is asked for, which is how most
+    USB webcams reach 720p/1080p at 30 fps.  A one-frame driver buffer keeps the driver from queueing stale
+    frames behind our own newest-frame slot.  The first frame is grabbed in the constructor: it proves the
+    camera works, and ``granted`` (printed once) says what was asked and what was really granted.
     """
 
     def __init__(self, device: int | str = 0, *, width: int | None = None, height: int | None = None,
                  fps: float | None = None, reconnect: int = RECONNECT_ATTEMPTS) -> None:
         super().__init__(latest_only=True)
         self.device = device
-        self._requested = (width, height, fps)
-        self._reconnector = Reconnector(self._buffer, reconnect)
+        default_w, default_h, default_fps = DEFAULT_REQUEST
+        self._requested = (width or default_w, height or default_h, float(fps or default_fps))
+        self._reconnector = Reconnector(self._buffer, reconnect, label=f"camera {device}")
         cap, image = self._open_camera()
         self._cap = cap
+        notice(self.granted)
         granted_fps = cap.get(cv2.CAP_PROP_FPS)
         if not 0 < granted_fps < 1000:
-            granted_fps = fps or 30.0
+            granted_fps = self._requested[2]
         self.info = VideoInfo(width=image.shape[1], height=image.shape[0], fps=float(granted_fps),
                               time_base=Fraction(1, 1000), frame_count=None, has_audio=False,
                               source=str(device), live=True)
         self._emit(image, None, None)  # cameras have no pts: sinks time frames by captured_at
         self._start()
 
+    def _negotiate(self, node: str | None) -> tuple[CameraMode | None, str]:
+        """The mode to ask for (None: let the driver choose) and the report's wording."""
+        width, height, fps = self._requested
+        wanted = f"{width}x{height} at {fps:g} fps"
+        try:
+            found = read_device(node) if LINUX and node else None
+        except OSError:
+            found = None
+        mode, exact = choose_mode(found.modes, width, height, fps) if found else (None, False)
+        name = f"camera {self.device}" + (f" ({found.card})" if found else "")
+        if mode is None:
+            return None, f"{name}: asked for {wanted}; got"
+        if exact:
+            return mode, f"{name}:"
+        return mode, f"{name}: {wanted} is not offered (see vbg cameras); using"
+
     def _open_camera(self) -> tuple[cv2.VideoCapture, np.ndarray]:
-        """Open the device with the requested settings and grab one frame; VbgError if it is not usable."""
+        """Open the device in the negotiated mode and grab one frame; VbgError if it is not usable."""
         target, node = camera_target(self.device)
         label = f"camera {self.device}"
         if LINUX and node is not None and not os.path.exists(node):
             raise VbgError(f"{label} could not be opened (no {node}): check that a webcam is connected, "
                            f"or {INPUT_HINT}")
+        mode, wording = self._negotiate(node)
         cap = cv2.VideoCapture(target, cv2.CAP_V4L2 if LINUX else cv2.CAP_ANY)
         try:
             if not cap.isOpened():
                 raise VbgError(f"{label} could not be opened: check that no other program is using it and that "
                                f"you may access it (video group), or {INPUT_HINT}")
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
             width, height, fps = self._requested
+            if mode is not None:
+                width, height, fps = mode.width, mode.height, min(fps, mode.fps)
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*(mode.fourcc if mode else "MJPG")))
             for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
-                                (cv2.CAP_PROP_FPS, fps)):
-                if value:
-                    cap.set(prop, float(value))
-            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+                                (cv2.CAP_PROP_FPS, fps), (cv2.CAP_PROP_BUFFERSIZE, 1),
+                                (cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_S * 1000)):
+                cap.set(prop, float(value))
             ok, image = cap.read()
             if not ok or image is None:
                 raise VbgError(f"{label} opened but delivered no frame: check that it is not in use, "
@@ -77,6 +104,10 @@ class CameraSource(FrameSource):
         except BaseException:
             cap.release()
             raise
+        got_fps = cap.get(cv2.CAP_PROP_FPS)
+        got = (f"{fourcc_text(int(cap.get(cv2.CAP_PROP_FOURCC)))} {image.shape[1]}x{image.shape[0]}"
+               + (f" at {got_fps:g} fps" if 0 < got_fps < 1000 else ""))
+        self.granted = f"{wording} {got}"
         return cap, image
 
     def _reopen(self, timeout: float) -> None:
@@ -84,25 +115,27 @@ class CameraSource(FrameSource):
         self._emit(image, None, None)
 
     def _produce(self) -> None:
-        failures = 0
+        failures, last_frame = 0, time.monotonic()
         while not self._buffer.closed:
             ok, image = self._cap.read()
             if not ok or image is None:
                 failures += 1  # tolerate a few hiccups (USB resets); then reopen it (unplugged and back)
-                if failures >= 10:
+                stalled = time.monotonic() - last_frame >= READ_TIMEOUT_S
+                if failures >= 10 or stalled:
                     self._release()
-                    reopened, error = self._reconnector.run(self._reopen)
+                    why = f"no frame for {READ_TIMEOUT_S:g} s" if stalled else f"{failures} failed reads"
+                    reopened, error = self._reconnector.run(self._reopen, why)
                     if not reopened:
                         if error != "closed":
                             self.lost = (f"camera {self.device} stopped delivering frames after {self._next_index} "
                                          f"frames; {self._reconnector.attempts} reconnect attempts failed ({error})")
                         return
-                    failures = 0
+                    failures, last_frame = 0, time.monotonic()
                     continue
                 if self._buffer.wait_closed(0.05):
                     return
                 continue
-            failures = 0
+            failures, last_frame = 0, time.monotonic()
             if not self._emit(image, None, None):
                 return
 

@@ -82,7 +82,7 @@ class AVSource(FrameSource):
         super().__init__(latest_only=latest_only)
         self.spec, self.format, self.loop, self.pace = str(spec), format, loop, pace
         self.options = {str(k): str(v) for k, v in (options or {}).items()}
-        self._reconnector = Reconnector(self._buffer, reconnect)
+        self._reconnector = Reconnector(self._buffer, reconnect, label=str(spec))
         self._fifo = is_fifo(self.spec) and self.format != "lavfi"
         self._fifo_fd: int | None = None  # after a FIFO reconnect: the descriptor FFmpeg reads (pipe:FD)
         self.can_reconnect = latest_only and (
@@ -205,7 +205,7 @@ class AVSource(FrameSource):
     def _reconnect(self, reason: str) -> bool:
         """The live input ended or failed: reopen it with backoff, or record it as lost; True if reopened."""
         self._release()
-        reopened, error = self._reconnector.run(self._reopen)
+        reopened, error = self._reconnector.run(self._reopen, reason)
         if not reopened and error != "closed":
             self.lost = (f"{self.spec} lost after {self._next_index} frames ({reason}); "
                          f"{self._reconnector.attempts} reconnect attempts failed ({error})")
