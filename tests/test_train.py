@@ -138,3 +138,14 @@ def test_scores_of_known_masks():
 def test_train_cli_errors_are_one_line(tmp_path):
     assert_clean_error(run_vbg("train", "--data", str(tmp_path / "nope"), "--init", "x.pth"),
                        "needs images/ and masks/")
+
+
+def test_a_repeated_folder_weighs_more_in_training_but_is_scored_once(tiny_data, weights_path, tmp_path):
+    once = Trainer(_config(tiny_data, weights_path, tmp_path / "once", max_steps=1))
+    twice = Trainer(_config(tiny_data, weights_path, tmp_path / "twice", max_steps=1,
+                            data=[f"{tiny_data / 'set'}:2"], composite=0.0))
+    assert len(twice.train_pairs) == 2 * len(once.train_pairs) > 0
+    assert twice.val_pairs == once.val_pairs and twice.val_pairs
+    assert twice.batches.recipe.composite == 0.0
+    assert_clean_error(run_vbg("train", "--data", f"{tiny_data / 'set'}:0", "--init", str(weights_path)),
+                       "repeat count")
