@@ -60,7 +60,7 @@ def test_cameras_lists_the_camera_with_its_modes_and_the_virtual_camera(vm):
     assert listing["rc"] == 0, listing["stderr"]
     text = listing["stdout"]
     assert "/dev/video0" in text and "vivid" in text and "vbg run /dev/video0" in text
-    assert "YUYV:" in text and "1280x720@12.5" in text and "640x360@30" in text  # vivid's real modes
+    assert "YUYV:" in text and "1280x720@12.5" in text and "640x360@40" in text  # vivid's real modes
     assert "/dev/video10" in text and "v4l2loopback" in text and "--vcam-device /dev/video10" in text
 
 

@@ -585,3 +585,20 @@ def test_rotation_metadata_is_honoured_by_turning_frames_upright(tmp_path, make_
         decoded = list(container.decode(video=0))
     assert len(decoded) == 6 and all(f.rotation == 0 for f in decoded)  # no rotation flag in the output
     assert all((f.height, f.width) == expected[0].shape[:2] for f in decoded)
+
+
+def test_a_forked_helper_that_is_sent_sigterm_dies_quietly():
+    # OpenVINO's telemetry sends from a forked process and SIGTERMs it after a timeout when offline; that
+    # child inherits vbg's SIGTERM handler and used to print a `Terminated` traceback on vbg's stderr
+    script = (
+        "import os, signal, sys, time\n"
+        "from vbg.cli import main as m\n"
+        "signal.signal(signal.SIGTERM, m._terminate)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    time.sleep(30); os._exit(0)\n"
+        "time.sleep(0.5); os.kill(pid, signal.SIGTERM)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "True" and proc.stderr == "", proc.stderr

@@ -113,7 +113,7 @@ def scenarios(cache: str) -> dict:
     # Another writer while vbg holds the loopback device; a device that does not exist.
     for name, device in (("busy", LOOPBACK), ("missing", "/dev/video11")):
         other = Vbg("run", "lavfi:testsrc=size=160x90:rate=5", "--vcam", "--vcam-device", device,
-                    "--max-frames", "2", *model)
+                    "--color", "0,255,0", "--max-frames", "2", *model)
         out[name] = other.finish(400)
 
     faults = {}

@@ -8,6 +8,7 @@ that was lost (and could not be reopened) ends the job normally but exits with 3
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -57,7 +58,16 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+_MAIN_PID = os.getpid()
+
+
 def _terminate(signum, frame) -> None:
+    if os.getpid() != _MAIN_PID:
+        # a forked helper (OpenVINO's telemetry sends from one and SIGTERMs it after a timeout when offline)
+        # inherits this handler: let it die quietly instead of printing a Terminated traceback on our stderr
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise Terminated()
 
 
