@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vbg.train.trainer import cpu_name  # noqa: E402
+from vbg.model.devices import cpu_name  # noqa: E402
 
 CLIP = ROOT / "vbg" / "assets" / "samples" / "person_720p.mp4"
 VBG = [sys.executable, "-m", "vbg"]

@@ -34,7 +34,7 @@ from vbg.compose.refine import MaskRefiner  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.train.data import find_pairs, read_pair, split  # noqa: E402
 from vbg.train.scoring import SetScore, score  # noqa: E402
-from vbg.train.trainer import cpu_name  # noqa: E402
+from vbg.model.devices import cpu_name  # noqa: E402
 from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
 
 PERSONS = ROOT.parent / "shared" / "persons"

@@ -38,12 +38,13 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
     return sinks
 
 
-def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: bool) -> SegmenterConfig:
-    """The model part of a run's settings, for frames of size ``frame``."""
+def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: bool, fps: float | None = None
+                     ) -> SegmenterConfig:
+    """The model part of a run's settings, for frames of size ``frame`` arriving at ``fps``."""
     return SegmenterConfig(
         model=config.model, device=config.device, size=config.size, precision=config.precision,
         resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
-        frame=frame, threads=config.threads,
+        frame=frame, threads=config.threads, target_fps=fps,
         # live: one request at a time, each as fast as possible; files: keep every core busy
         performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT")
 
@@ -75,7 +76,8 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
                               snapshot_dir=config.snapshot_dir, on_frame=on_frame)
     try:
         sinks = build_sinks(config, source)
-        segmenter = make_segmenter(segmenter_config(config, source.info.size, options.live_for(source.info)))
+        segmenter = make_segmenter(segmenter_config(config, source.info.size, options.live_for(source.info),
+                                                            source.info.rate))
     except BaseException:
         source.close()
         raise

@@ -9,7 +9,9 @@ from .common import add_model_args
 
 
 def add_model_parsers(sub) -> None:
-    p = sub.add_parser("devices", help="list OpenVINO devices and the precisions they support")
+    p = sub.add_parser("devices", help="list OpenVINO devices, the precisions they support and what "
+                                       "--precision auto measured here")
+    p.add_argument("--cache-dir", metavar="DIR", help="model cache folder (default $VBG_CACHE_DIR or ~/.cache/vbg)")
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("convert", help="convert the PyTorch weights to a cached OpenVINO IR")
@@ -21,7 +23,9 @@ def add_model_parsers(sub) -> None:
 def cmd_devices(args: argparse.Namespace) -> int:
     import openvino as ov
 
-    from ..model.devices import list_devices
+    from ..model.autotune import HEADROOM, cached_choices
+    from ..model.devices import cpu_name, list_devices
+    from ..model.weights import cache_dir
 
     core = ov.Core()
     print(f"OpenVINO {ov.get_version()}")
@@ -34,6 +38,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"{info.name:6s} {info.full_name}")
         print(f"       capabilities: {', '.join(info.capabilities)}")
         print(f"       vbg precisions: {', '.join(precisions)}")
+        measured = cached_choices(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
+        print(f"       --precision auto: the most accurate precision whose measured model fps is >= {HEADROOM:g} x "
+              f"the input's frame rate" + ("; measured here:" if measured else "; not measured yet (first run)"))
+        for line in measured:
+            print(f"         {line}")
     print("AUTO   picks among the devices above")
     return 0
 

@@ -78,3 +78,20 @@ def runtime_config(core: ov.Core, device: str, precision: str, performance_hint:
     else:  # fp32, or an fp16 IR on a device that computes in f32 (e.g. most CPUs)
         config["INFERENCE_PRECISION_HINT"] = "f32"
     return config
+
+
+def cpu_name() -> str:
+    """The CPU model and its bf16/int8 units, for every report (speed differs a lot between the machines this
+    runs on: AMX Xeons, AMD EPYCs with AVX512-BF16, older CPUs with neither)."""
+    import platform
+    from pathlib import Path
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
+                platform.machine())
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    units = [f for f in ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni") if f in flags]
+    return f"{name} ({' '.join(units) or 'no bf16/vnni units'})"

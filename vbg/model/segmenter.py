@@ -18,7 +18,8 @@ import openvino as ov
 
 from ..errors import VbgError, notice
 from .convert import RESIZE_MODES, InputSize, build_ir, resolve_size
-from .devices import check_device, default_precision, runtime_config
+from .autotune import PrecisionChoice, choose_precision
+from .devices import META_DEVICES, check_device, default_precision, runtime_config
 from .settings import SegmenterConfig
 from .weights import cache_dir, get_spec, resolve_weights
 
@@ -39,13 +40,13 @@ class Segmenter:
         if config.resize not in RESIZE_MODES:
             raise VbgError(f"unknown resize mode {config.resize!r}: choose one of {', '.join(RESIZE_MODES)}")
         check_device(self.core, config.device)
-        self.precision = (default_precision(self.core, config.device) if config.precision == "auto"
-                          else config.precision)
-        compile_config = runtime_config(self.core, config.device, self.precision, config.performance_hint)
-        if config.threads:
-            compile_config["INFERENCE_NUM_THREADS"] = str(config.threads)
         cache = cache_dir(config.cache_dir)
         self.weights_path = resolve_weights(self.spec, config.weights, cache)
+        self.precision_choice: PrecisionChoice | None = None
+        self.precision = config.precision
+        if config.precision == "auto":
+            self.precision = self._auto_precision(cache)
+        compile_config = self._compile_config(self.precision, config.performance_hint)
         self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
                                       calibration=config.calibration)
         try:
@@ -58,6 +59,30 @@ class Segmenter:
         self._request = self.compiled.create_infer_request()
         self.last_latency_ms = 0.0
 
+    def _compile_config(self, precision: str, hint: str) -> dict[str, str]:
+        config = runtime_config(self.core, self.config.device, precision, hint)
+        if self.config.threads:
+            config["INFERENCE_NUM_THREADS"] = str(self.config.threads)
+        return config
+
+    def _auto_precision(self, cache: Path) -> str:
+        """Measured on this machine (cached) for video: see ``autotune``.  Stills (no rate to keep) and meta
+        devices take the rule of thumb: bf16 where the CPU has it, fp16 on GPU/NPU, else fp32."""
+        config = self.config
+        if config.target_fps is None or config.device.split(":")[0].upper() in META_DEVICES:
+            return default_precision(self.core, config.device)
+
+        def compile_for(precision: str) -> ov.CompiledModel:
+            ir = build_ir(self.spec, self.weights_path, self.size, precision, config.resize, cache,
+                          calibration=config.calibration)
+            return self.core.compile_model(self.core.read_model(ir), config.device,
+                                           self._compile_config(precision, "THROUGHPUT"))
+
+        key = f"{self.spec.name}|{self.weights_path.name}|{self.size}|{config.resize}|threads={config.threads}"
+        self.precision_choice = choose_precision(self.core, config.device, key, config.target_fps, cache, compile_for)
+        notice(self.precision_choice.explain())
+        return self.precision_choice.precision
+
     @property
     def optimal_requests(self) -> int:
         """How many parallel infer requests the compiled model wants (OpenVINO's own estimate)."""
@@ -65,7 +90,8 @@ class Segmenter:
 
     def describe(self) -> str:
         """Short label for overlays and logs, e.g. ``u2net_lite CPU bf16 320x320``."""
-        return f"{self.spec.name} {self.config.device} {self.precision} {self.size}"
+        auto = " (auto)" if self.precision_choice is not None else ""
+        return f"{self.spec.name} {self.config.device} {self.precision}{auto} {self.size}"
 
     @staticmethod
     def check_frame(frame: np.ndarray) -> np.ndarray:

@@ -24,4 +24,5 @@ class SegmenterConfig:
     cache_dir: str | None = None
     performance_hint: str = "LATENCY"
     calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
+    target_fps: float | None = None  # precision "auto" on video: the rate to keep up with (None: stills, rule of thumb)
     threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them

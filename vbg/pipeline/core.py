@@ -88,7 +88,7 @@ class Pipeline:
         self.live = self.options.live_for(source.info)
         # ordered = each frame waits for its own mask (file mode, and live --aligned)
         self._ordered = not self.live or self.options.aligned
-        self.stats = RunStats()
+        self.stats = RunStats(model=segmenter.describe())
         self.controls = Controls(compositor, self.stop, overlay=self.options.overlay is not False,
                                  snapshot_dir=self.options.snapshot_dir)
         self._stop = threading.Event()

@@ -18,6 +18,7 @@ class RunStats:
     seconds: float = 0.0
     latency: LatencyStats = field(default_factory=LatencyStats)
     sink_dropped: dict[str, int] = field(default_factory=dict)
+    model: str = ""  # the segmenter's label; with "(auto)" when --precision auto chose the precision
     source_lost: str | None = None  # a live input went away and could not be reopened (see sources.Reconnector)
 
     @property
@@ -30,7 +31,8 @@ class RunStats:
 
     def summary(self) -> str:
         parts = [f"frames in {self.frames_in}, out {self.frames_out}, dropped {self.dropped}",
-                 f"output {self.output_fps:.1f} fps, model {self.model_fps:.1f} fps over {self.seconds:.1f} s"]
+                 f"output {self.output_fps:.1f} fps, model {self.model_fps:.1f} fps over {self.seconds:.1f} s"
+                 + (f" ({self.model})" if self.model else "")]
         stages = []
         for stage in self.latency.stages():
             p = self.latency.percentiles(stage)

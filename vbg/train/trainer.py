@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from ..errors import VbgError
 from ..pipeline.metrics import progress_interval
+from ..model.devices import cpu_name
 from ..model.u2net import U2NETP
 from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
 from .data import BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, load_backgrounds, normalise, read_pair, split
@@ -45,22 +46,6 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def cpu_name() -> str:
-    """The CPU model and its bf16/int8 units, for every report (speed differs a lot between the machines this
-    runs on: AMX Xeons, AMD EPYCs with AVX512-BF16, older CPUs with neither)."""
-    import platform
-
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                platform.machine())
-    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
-    units = [f for f in ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni") if f in flags]
-    return f"{name} ({' '.join(units) or 'no bf16/vnni units'})"
 
 
 def load_state(path: str | Path) -> dict[str, torch.Tensor]:
