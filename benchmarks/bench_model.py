@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vbg.model.autotune import measure_fps  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "u2netp_reference"
@@ -40,18 +41,7 @@ def sync_latency(segmenter: Segmenter, frame: np.ndarray, runs: int) -> tuple[fl
 
 
 def async_fps(segmenter: Segmenter, frame: np.ndarray, seconds: float) -> tuple[float, int]:
-    queue = segmenter.infer_queue()
-    tensor = Segmenter.check_frame(frame)
-    for _ in range(len(queue)):
-        queue.start_async({0: tensor})
-    queue.wait_all()
-    done = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        queue.start_async({0: tensor})
-        done += 1
-    queue.wait_all()
-    return done / (time.perf_counter() - start), len(queue)
+    return measure_fps(segmenter.compiled, seconds, Segmenter.check_frame(frame), segmenter.optimal_requests)
 
 
 def reference_mae(segmenter: Segmenter) -> float | None:

@@ -54,11 +54,16 @@ def candidates(core: ov.Core, device: str) -> list[str]:
     return [p for p in ACCURACY_ORDER if have[p]]
 
 
-def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS) -> float:
-    """Frames per second with every optimal request busy, on a 720p frame (what the pipeline feeds)."""
-    frame = np.random.default_rng(0).integers(0, 256, (1, 720, 1280, 3), dtype=np.uint8)
-    queue = ov.AsyncInferQueue(compiled, max(int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")), 1))
-    queue.start_async({0: frame})  # warm-up
+def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS, frame: np.ndarray | None = None,
+                requests: int | None = None) -> tuple[float, int]:
+    """(frames per second, requests) with every request busy; on a 720p frame by default (what the pipeline
+    feeds), with OpenVINO's optimal number of requests unless told."""
+    if frame is None:
+        frame = np.random.default_rng(0).integers(0, 256, (1, 720, 1280, 3), dtype=np.uint8)
+    count = requests or max(int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")), 1)
+    queue = ov.AsyncInferQueue(compiled, count)
+    for _ in range(count):  # warm-up
+        queue.start_async({0: frame})
     queue.wait_all()
     done = 0
     start = time.perf_counter()
@@ -66,7 +71,7 @@ def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS) ->
         queue.start_async({0: frame})
         done += 1
     queue.wait_all()
-    return done / (time.perf_counter() - start)
+    return done / (time.perf_counter() - start), count
 
 
 def choose_precision(core: ov.Core, device: str, key: str, target_fps: float, cache: Path,
@@ -86,7 +91,7 @@ def choose_precision(core: ov.Core, device: str, key: str, target_fps: float, ca
     for precision in candidates(core, device):
         if precision not in fps:
             cached = False
-            fps[precision] = round(measure_fps(compile_for(precision)), 1)
+            fps[precision] = round(measure_fps(compile_for(precision))[0], 1)
         if fps[precision] >= need:
             break  # the most accurate that keeps up: faster ones need not be measured
     enough = [p for p in ACCURACY_ORDER if p in fps and fps[p] >= need]
