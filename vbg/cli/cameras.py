@@ -13,7 +13,7 @@ def add_cameras_parser(sub) -> None:
 
 
 def cmd_cameras(args: argparse.Namespace) -> int:
-    from ..media.v4l2 import LINUX, list_devices
+    from ..media.v4l2 import LINUX, MODPROBE, list_devices
 
     if not LINUX:
         print("vbg cameras lists V4L2 devices on Linux; here, try vbg run 0, 1, ... (camera indexes), and "
@@ -21,12 +21,11 @@ def cmd_cameras(args: argparse.Namespace) -> int:
         return 0
     devices = list_devices()
     if not devices:
-        print("no /dev/video* devices: connect a webcam (and check you are in the video group); for a virtual "
-              "camera run `sudo modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 card_label=vbg`")
+        print(f"no /dev/video* devices: connect a webcam (and check you are in the video group); for a virtual "
+              f"camera run `{MODPROBE}`")
         return 0
     for device in devices:
         print("\n".join(device.describe()))
     if not any(d.loopback for d in devices):
-        print("no virtual camera: run `sudo modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 "
-              "card_label=vbg` for --vcam")
+        print(f"no virtual camera: run `{MODPROBE}` for --vcam")
     return 0

@@ -10,25 +10,23 @@ import numpy as np
 
 from ...errors import VbgError
 from ..frames import Frame, VideoInfo
+from ..v4l2 import MODPROBE, read_device
 from .base import FrameSink, drop_alpha, fit_frame
 
-MODPROBE = "sudo modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 card_label=vbg"
-
-
-def _linux_device_problem(device: str) -> str | None:
-    """Why ``device`` cannot take vbg's frames, read from the node itself (None if nothing is seen wrong)."""
-    from ..v4l2 import read_device
-
+def _linux_device_problem(device: str, fix: str) -> str | None:
+    """Why ``device`` cannot take vbg's frames, read from the node itself, with ``fix`` (None if nothing is
+    seen wrong)."""
     if not Path(device).exists():
-        return f"virtual camera {device} does not exist"
+        return f"virtual camera {device} does not exist: {fix}"
     try:
         found = read_device(device)
     except OSError as exc:
-        return f"virtual camera {device} cannot be opened ({exc.strerror or exc})"
+        return f"virtual camera {device} cannot be opened ({exc.strerror or exc}): {fix}"
     if not found.loopback:
-        return f"{device} is {found.card!r} ({found.driver}), not a v4l2loopback virtual camera"
+        return f"{device} is {found.card!r} ({found.driver}), not a v4l2loopback virtual camera: {fix}"
     if not found.output:  # exclusive_caps=1: while a writer holds it, the node only offers capture
-        return f"virtual camera {device} is busy: another program is sending to it"
+        return (f"virtual camera {device} is busy: another program is sending to it: stop that program or pick "
+                f"another device with --vcam-device; to add one, {fix}")
     return None
 
 
@@ -39,10 +37,8 @@ def _no_virtual_camera(detail: str, device: str | None) -> str:
         fix = (f"run `{MODPROBE}` (package v4l2loopback-dkms; devices=2 for a second one), "
                f"then pass the device that `vbg cameras` lists to --vcam-device")
         if device:
-            problem = _linux_device_problem(device) or f"virtual camera {device} could not be opened ({detail})"
-            if "busy" in problem:
-                return f"{problem}: stop that program or pick another device with --vcam-device; to add one, {fix}"
-            return f"{problem}: {fix}"
+            return (_linux_device_problem(device, fix)
+                    or f"virtual camera {device} could not be opened ({detail}): {fix}")
         # without the module pyvirtualcam's own text only repeats this advice; with it, the detail matters
         what = f"no usable virtual camera device ({detail})" if loaded else \
             "no virtual camera device found (v4l2loopback is not loaded)"
