@@ -75,6 +75,31 @@ def person_clip(path: Path, frames: int, size: tuple[int, int] = (320, 180), fps
     return path
 
 
+def jumping_square(index: int, size: tuple[int, int] = (320, 180)) -> np.ndarray:
+    """Frame ``index`` of a white 80x80 square on grey that jumps 110 px each frame (3 places, no overlap): a
+    mask one frame old misses the square completely, so a picture shows whether it got its own mask."""
+    image = np.full((size[1], size[0], 3), 48, np.uint8)
+    left = square_left(index)
+    image[50:130, left:left + 80] = 255
+    return image
+
+
+def square_left(index: int) -> int:
+    return 10 + (index % 3) * 110
+
+
+def square_clip(path: Path, frames: int, fps: int = 10) -> Path:
+    """``jumping_square`` frames as H.264 (``frames`` a multiple of 3, so a looped clip keeps the pattern)."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "12"}
+        for i in range(frames):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(jumping_square(i), format="bgr24")))
+        out.mux(video.encode(None))
+    return path
+
+
 def display_env(display: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     if display:

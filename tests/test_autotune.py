@@ -3,12 +3,11 @@ choice is shown (no wall-clock asserts: the rule is checked against whatever thi
 
 from __future__ import annotations
 
-import json
-
 import openvino as ov
 
 from conftest import run_vbg
-from vbg.model.autotune import ACCURACY_ORDER, CACHE_FILE, HEADROOM, candidates, choose_precision
+from vbg.model.autotune import (ACCURACY_ORDER, HEADROOM, LIVE_MARGIN, ModelKey, RateCache, candidates,
+                                choose_precision, model_key, plan_live)
 from vbg.model.convert import resolve_size
 from vbg.model.devices import runtime_config
 
@@ -35,30 +34,50 @@ def test_auto_takes_the_most_accurate_precision_that_keeps_up_and_caches_the_mea
     order = candidates(core, "CPU")
     assert order[0] == "fp32" and order == [p for p in ACCURACY_ORDER if p in order]
 
-    easy = choose_precision(core, "CPU", "tiny", 0.01, cache, compile_for)  # anything keeps up with 0.01 fps
+    key = model_key(core, "CPU", "u2net_lite", "u2netp.pth", "64x64", "fast", None)
+    easy = choose_precision(core, "CPU", key, 0.01, cache, compile_for)  # anything keeps up with 0.01 fps
     assert easy.precision == "fp32" and calls == ["fp32"] and not easy.cached  # faster ones not even measured
 
-    hard = choose_precision(core, "CPU", "tiny", 1e6, cache, compile_for)  # nothing keeps up: the fastest
+    hard = choose_precision(core, "CPU", key, 1e6, cache, compile_for)  # nothing keeps up: the fastest
     assert calls == order  # fp32 came from the cache; every other candidate measured once
     assert set(hard.fps) == set(order) and all(v > 0 for v in hard.fps.values())
     assert hard.precision == max(hard.fps, key=hard.fps.get) and "none reaches" in hard.explain()
 
     middle = (sorted(hard.fps.values())[0] + sorted(hard.fps.values())[-1]) / 2 / HEADROOM
-    again = choose_precision(core, "CPU", "tiny", middle, cache, compile_for)
+    again = choose_precision(core, "CPU", key, middle, cache, compile_for)
     assert again.cached and calls == order  # no new measurement
     keeps_up = [p for p in order if hard.fps[p] >= middle * HEADROOM]
     assert again.precision == keeps_up[0]
-    table = json.loads((cache / CACHE_FILE).read_text())
-    assert list(table.values()) == [hard.fps]
+    assert RateCache(cache).get(key) == hard.fps
+    assert RateCache(cache).get(ModelKey(**{**key.__dict__, "size": "96x96"})) == {}  # another size: not measured
+
+
+def test_live_plan_gives_own_masks_only_when_the_measured_rate_is_above_the_camera(weights_path, tmp_path):
+    core = ov.Core()
+    cache = tmp_path / "cache"
+    calls: list[str] = []
+    compile_for = compiler(core, weights_path, cache, calls)
+    key = model_key(core, "CPU", "u2net_lite", "u2netp.pth", "64x64", "fast", None)
+    slow_camera = plan_live(key, "fp32", 0.5, cache, compile_for)
+    assert calls == ["fp32"] and slow_camera.own_masks and slow_camera.hint == "THROUGHPUT"
+    assert "own mask" in slow_camera.explain()
+    fast_camera = plan_live(key, "fp32", slow_camera.model_fps, cache, compile_for)  # equal is not enough
+    assert calls == ["fp32"]  # the cached rate: no second measurement
+    assert not fast_camera.own_masks and fast_camera.hint == "LATENCY" and "newest mask" in fast_camera.explain()
+    assert plan_live(key, "fp32", slow_camera.model_fps / LIVE_MARGIN / 1.01, cache, compile_for).own_masks
 
 
 def test_a_run_with_auto_says_what_it_chose_and_devices_shows_the_measurement(tmp_path):
     cache = tmp_path / "cache"
     args = ["--precision", "auto", "--size", "64", "--model", "u2net_lite", "--cache-dir", str(cache)]
-    proc = run_vbg("run", "lavfi:testsrc=size=160x90:rate=30", "--null", "--max-frames", "3", "--color", "0,0,0",
-                   *args)
+    proc = run_vbg("run", "lavfi:testsrc=size=160x90:rate=30", "--live", "--null", "--max-frames", "3",
+                   "--color", "0,0,0", *args)
     assert proc.returncode == 0, proc.stderr
     assert "precision auto: " in proc.stderr and "measured model fps: fp32" in proc.stderr
-    assert "(auto) 64x64)" in proc.stderr.splitlines()[-1]  # the summary names the chosen precision
+    summary = proc.stderr.splitlines()[-1]
+    assert "(auto) 64x64)" in summary  # the summary names the chosen precision
+    keeps_up = "vbg: live: the model keeps up" in proc.stderr  # the live policy, from the same measurement
+    assert keeps_up or "vbg: live: the model is slower" in proc.stderr
+    assert ("own mask on" in summary) == keeps_up
     devices = run_vbg("devices", "--cache-dir", str(cache))
     assert devices.returncode == 0 and "u2net_lite 64x64 fast: fp32" in devices.stdout, devices.stdout

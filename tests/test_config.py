@@ -32,6 +32,7 @@ def test_flags_override_preset():
 @pytest.mark.parametrize("text, fragment", [
     ("sizee: 320\n", "unknown key 'sizee'"),
     ("precision: fp8\n", "'precision' must be one of"),
+    ("live_masks: sometimes\n", "'live_masks' must be one of auto, own, newest"),
     ("window: maybe\n", "'window' must be true or false"),
     ("max_frames: -3\n", "'max_frames' must be positive"),
     ("requests: two\n", "'requests' must be a whole number"),

@@ -20,7 +20,7 @@ from media import audio_duration, decode_video, make_indexed_clip, read_index
 from vbg.compose.backgrounds import BlurBackground, ColorBackground
 from vbg.compose.compositing import Compositor
 from vbg.pipeline.core import Pipeline, PipelineOptions
-from helpers import RecordingSink
+from helpers import RecordingSink, square_clip, square_left
 from vbg.media.sinks import FileSink, VirtualCameraSink
 from vbg.media.sources import open_source
 
@@ -111,6 +111,36 @@ def test_live_aligned_pairs_each_frame_with_its_own_mask(segmenter):
     assert stats.frames_out == len(sink.records) == 20
     assert stats.masks >= stats.frames_out  # every output frame had its own inference
     assert stats.dropped > 0  # frames arriving while the model was busy were dropped
+
+
+def square_coverage(index: int, image: np.ndarray) -> float:
+    """Share of frame ``index``'s white square that comes out white (not the green background)."""
+    left = square_left(index)
+    region = image[55:125, left + 5:left + 75]
+    return float((region.min(axis=2) > 200).mean())
+
+
+@pytest.mark.parametrize("own", [True, False], ids=["own-mask", "newest-mask"])
+def test_live_frames_get_their_own_mask_when_the_model_keeps_up(tmp_path, make_segmenter, own):
+    """A square jumps to a new place every frame of a paced 10 fps source, so a frame shown with the previous
+    frame's mask loses its square to the background.  The salient-object weights at 96x96 find the square and
+    run far above 10 fps: with the own-mask policy each frame waits for its mask and keeps the square; with the
+    newest-mask policy each frame is shown at once, with the mask of an earlier frame."""
+    segmenter = make_segmenter(size="128", precision="bf16", resize="fast", performance_hint="THROUGHPUT")
+    clip = square_clip(tmp_path / "square.mp4", 30)
+    sink = RecordingSink(keep_images=True)
+    stats = Pipeline(open_source(str(clip), loop=True, live=True), segmenter, Compositor([ColorBackground("green")]),
+                     [sink], PipelineOptions(max_frames=30, overlay=False, own_masks=own)).run()
+    indices = [r[0] for r in sink.records]
+    assert indices == sorted(set(indices)) and len(indices) == 30
+    coverage = [square_coverage(i, image) for i, image in zip(indices, sink.images)]
+    if own:
+        assert stats.own_masks is not None and stats.own_masks >= 24, stats.summary()
+        assert np.median(coverage) > 0.9, coverage
+        assert "own mask on" in stats.summary()
+    else:
+        assert stats.own_masks is None
+        assert np.median(coverage) < 0.2, coverage  # the mask of an earlier frame: the square is elsewhere
 
 
 class RecordingCamera:

@@ -45,8 +45,15 @@ def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: boo
         model=config.model, device=config.device, size=config.size, precision=config.precision,
         resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
         frame=frame, threads=config.threads, target_fps=fps,
-        # live: one request at a time, each as fast as possible; files: keep every core busy
-        performance_hint="LATENCY" if live and not config.aligned else "THROUGHPUT")
+        performance_hint=performance_hint(config, live))
+
+
+def performance_hint(config: RunConfig, live: bool) -> str:
+    """Files (and aligned live) keep every core busy.  Live with own masks needs every request busy too; live
+    with the newest mask wants one request as fast as possible; ``auto`` measures which applies (LIVE)."""
+    if not live or config.aligned:
+        return "THROUGHPUT"
+    return {"own": "THROUGHPUT", "newest": "LATENCY"}.get(config.live_masks, "LIVE")
 
 
 def build_refiner(config: RunConfig) -> MaskRefiner:
@@ -72,6 +79,7 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
                          width=config.camera_width, height=config.camera_height, fps=config.camera_fps,
                          reconnect=config.reconnect)
     options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
+                              own_masks={"own": True, "newest": False}.get(config.live_masks),
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
                               snapshot_dir=config.snapshot_dir, on_frame=on_frame)
     try:

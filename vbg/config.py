@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import VbgError
-from .choices import FIT_MODES, PRECISIONS, RESIZE_MODES
+from .choices import FIT_MODES, LIVE_MASKS, PRECISIONS, RESIZE_MODES
 from .model.weights import DEFAULT_MODEL, MODELS
 
 
@@ -28,6 +28,7 @@ class RunConfig:
     loop: bool = False  # restart a file input at its end
     live: bool | None = None  # live contract (drop stale frames); default: yes for cameras, no for files
     aligned: bool = False  # live: pair each frame with its own mask (model-rate output, more latency)
+    live_masks: str = "auto"  # live: own (each frame waits for its mask), newest, or auto (own if the model keeps up)
     camera_width: int | None = None
     camera_height: int | None = None
     camera_fps: float | None = None
@@ -76,6 +77,7 @@ class RunConfig:
 
 CHOICES = {  # the lists the model and compositing modules define, so a new choice needs no edit here
     "precision": ("auto", *PRECISIONS),
+    "live_masks": LIVE_MASKS,
     "resize": tuple(RESIZE_MODES),
     "model": tuple(MODELS),
     "fit": FIT_MODES,

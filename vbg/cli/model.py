@@ -23,7 +23,7 @@ def add_model_parsers(sub) -> None:
 def cmd_devices(args: argparse.Namespace) -> int:
     import openvino as ov
 
-    from ..model.autotune import HEADROOM, cached_choices
+    from ..model.autotune import HEADROOM, LIVE_MARGIN, cached_lines
     from ..model.devices import cpu_name, list_devices
     from ..model.weights import cache_dir
 
@@ -38,9 +38,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"{info.name:6s} {info.full_name}")
         print(f"       capabilities: {', '.join(info.capabilities)}")
         print(f"       vbg precisions: {', '.join(precisions)}")
-        measured = cached_choices(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
+        measured = cached_lines(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
         print(f"       --precision auto: the most accurate precision whose measured model fps is >= {HEADROOM:g} x "
-              f"the input's frame rate" + ("; measured here:" if measured else "; not measured yet (first run)"))
+              f"the input's frame rate; live runs give each frame its own mask when the model's is >= "
+              f"{LIVE_MARGIN:g} x the camera's" + ("; measured here:" if measured else "; not measured yet (first run)"))
         for line in measured:
             print(f"         {line}")
     print("AUTO   picks among the devices above")

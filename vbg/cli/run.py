@@ -10,6 +10,7 @@ S = argparse.SUPPRESS
 
 
 def add_run_parser(sub) -> None:
+    from ..choices import LIVE_MASKS
     from ..config import RunConfig
 
     p = sub.add_parser("run", help="process a camera, video file or stream", argument_default=S,
@@ -24,6 +25,10 @@ def add_run_parser(sub) -> None:
     g.add_argument("--live", action=argparse.BooleanOptionalAction,
                    help="live contract: drop stale frames, output at the source rate (default for cameras)")
     g.add_argument("--aligned", action="store_true", help="live: each frame with its own mask (more latency)")
+    g.add_argument("--live-masks", choices=LIVE_MASKS,
+                   help="live: own = each frame waits (one inference) for its own mask; newest = each frame is "
+                        "shown at once with the newest mask; auto (default) = own when the model's measured "
+                        "rate is above the camera's")
     g.add_argument("--camera-width", type=int, metavar="PX",
                    help="camera mode to ask for (default 1280x720 at 30 fps); on Linux the closest mode the "
                         "camera lists is used, rate before size (see vbg cameras)")

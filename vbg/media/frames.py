@@ -54,6 +54,7 @@ class Frame:
     time_base: Fraction | None = None
     captured_at: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    seq: int = -1  # the pipeline's capture order (set by Pipeline: live sources skip indices, seq does not)
 
     @property
     def seconds(self) -> float | None:

@@ -1,17 +1,21 @@
-"""``--precision auto``: measure this machine once and pick the most accurate precision that keeps up.
+"""Measured defaults: ``--precision auto`` and the live mask policy, from this machine's own model rates.
 
 The right precision depends on the CPU, not on a rule: an AMX Xeon runs bf16 at 4x fp32, an EPYC with only
 AVX512-BF16 gains much less, older CPUs have neither, and int8 costs accuracy everywhere.  So each candidate
 the device supports is timed for about a second (async, all requests busy) on this model and input size, the
 figures are cached per device name, model, size and OpenVINO version, and the choice is the first one, most
 accurate first, whose rate leaves ``HEADROOM`` for decoding, compositing and encoding on the same cores.
+
+The same figure decides how a live run uses the model (``plan_live``): when its async rate is above the
+camera's, every frame can have its own mask, which needs all requests busy (the THROUGHPUT hint); when it is
+not, one request as fast as possible (LATENCY) keeps the mask that frames are shown with as young as it can be.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +27,67 @@ from .devices import cpu_name
 #: Most accurate first (README "Accuracy" tables: fp32 and bf16 match the reference; fp16 is close; int8 last).
 ACCURACY_ORDER = ("fp32", "bf16", "fp16", "int8")
 HEADROOM = 1.5  # the model may take 1/1.5 of the time: the rest of the pipeline shares the cores
+LIVE_MARGIN = 1.05  # live: every frame gets its own mask when the model's async rate is above this x the camera's
 MEASURE_SECONDS = 1.0
 CACHE_FILE = "autotune.json"
+CACHE_VERSION = 2
+
+
+@dataclass(frozen=True)
+class ModelKey:
+    """What a measured rate belongs to: the machine, the model and everything that changes its speed."""
+
+    device: str  # CPU model name (with its bf16/int8 units) or the device's full name
+    model: str
+    weights: str
+    size: str
+    resize: str
+    threads: int | None
+    openvino: str
+
+
+class RateCache:
+    """Measured model fps per ``ModelKey`` and precision, in ``<cache>/autotune.json`` (a list of records)."""
+
+    def __init__(self, cache: Path) -> None:
+        self.path = cache / CACHE_FILE
+
+    def records(self) -> list[dict]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return []
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+            return []  # an older layout: measured again
+        return [r for r in data.get("records", []) if isinstance(r, dict) and isinstance(r.get("fps"), dict)]
+
+    def get(self, key: ModelKey) -> dict[str, float]:
+        for record in self.records():
+            if {k: record.get(k) for k in asdict(key)} == asdict(key):
+                return dict(record["fps"])
+        return {}
+
+    def put(self, key: ModelKey, fps: dict[str, float]) -> None:
+        records = [r for r in self.records() if {k: r.get(k) for k in asdict(key)} != asdict(key)]
+        records.append({**asdict(key), "fps": fps})
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "records": records}, indent=1))
+            tmp.replace(self.path)
+        except OSError as exc:
+            notice(f"could not cache the model speed measurement in {self.path} ({exc.strerror}); "
+                   "it runs again next time")
+
+
+def device_label(core: ov.Core, device: str) -> str:
+    """The name measurements are filed under: the CPU model (with its units) or the device's full name."""
+    return cpu_name() if device.upper() == "CPU" else str(core.get_property(device, "FULL_DEVICE_NAME"))
+
+
+def model_key(core: ov.Core, device: str, model: str, weights: str, size: str, resize: str,
+              threads: int | None) -> ModelKey:
+    return ModelKey(device_label(core, device), model, weights, str(size), resize, threads, ov.get_version())
 
 
 @dataclass(frozen=True)
@@ -44,6 +107,26 @@ class PrecisionChoice:
                if self.fps[self.precision] >= need else f"none reaches {need:.0f} fps: the fastest")
         return (f"precision auto: {self.precision} on {self.device_name}, {why}; measured model fps: {rates}"
                 + (" (cached; delete " + CACHE_FILE + " in the cache folder to measure again)" if self.cached else ""))
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    """How a live run uses the model: each frame waits for its own mask, or frames take the newest mask."""
+
+    own_masks: bool
+    model_fps: float  # async rate with every request busy (measured, cached)
+    camera_fps: float
+
+    @property
+    def hint(self) -> str:
+        return "THROUGHPUT" if self.own_masks else "LATENCY"
+
+    def explain(self) -> str:
+        if self.own_masks:
+            return (f"live: the model keeps up ({self.model_fps:.0f} fps async for a {self.camera_fps:g} fps "
+                    "input), so each frame is shown with its own mask, about one inference after capture")
+        return (f"live: the model is slower than the input ({self.model_fps:.0f} fps async for "
+                f"{self.camera_fps:g} fps), so each frame is shown at once with the newest mask")
 
 
 def candidates(core: ov.Core, device: str) -> list[str]:
@@ -74,19 +157,13 @@ def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS, fr
     return done / (time.perf_counter() - start), count
 
 
-def choose_precision(core: ov.Core, device: str, key: str, target_fps: float, cache: Path,
+def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: float, cache: Path,
                      compile_for) -> PrecisionChoice:
-    """Pick the precision for ``key`` (model, size, resize), measuring with ``compile_for(precision)`` ->
-    CompiledModel (THROUGHPUT hint) what the cache does not hold yet."""
-    device_name = cpu_name() if device.upper() == "CPU" else str(core.get_property(device, "FULL_DEVICE_NAME"))
-    entry = f"{device_name}|{key}|ov{ov.get_version()}"
-    path = cache / CACHE_FILE
-    try:
-        table = json.loads(path.read_text())
-    except (OSError, ValueError):
-        table = {}
-    cached = entry in table and isinstance(table[entry], dict)
-    fps: dict[str, float] = dict(table[entry]) if cached else {}
+    """Pick the precision for ``key``, measuring with ``compile_for(precision)`` -> CompiledModel (THROUGHPUT
+    hint) what the cache does not hold yet."""
+    rates = RateCache(cache)
+    fps = rates.get(key)
+    cached = True
     need = target_fps * HEADROOM
     for precision in candidates(core, device):
         if precision not in fps:
@@ -97,27 +174,26 @@ def choose_precision(core: ov.Core, device: str, key: str, target_fps: float, ca
     enough = [p for p in ACCURACY_ORDER if p in fps and fps[p] >= need]
     precision = enough[0] if enough else max(fps, key=fps.get)
     if not cached:
-        table[entry] = fps
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(table, indent=1))
-            tmp.replace(path)
-        except OSError as exc:
-            notice(f"could not cache the precision measurement in {path} ({exc.strerror}); it runs again next time")
-    return PrecisionChoice(precision, fps, target_fps, device_name, cached)
+        rates.put(key, fps)
+    return PrecisionChoice(precision, fps, target_fps, key.device, cached)
 
 
-def cached_choices(cache: Path, device_name: str) -> list[str]:
-    """The measurements ``auto`` holds for ``device_name``: one line per model/size (for ``vbg devices``)."""
-    try:
-        table = json.loads((cache / CACHE_FILE).read_text())
-    except (OSError, ValueError):
-        return []
+def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for) -> LivePlan:
+    """The live policy for ``precision`` at ``camera_fps``, from the cached (or now measured) async rate."""
+    rates = RateCache(cache)
+    fps = rates.get(key)
+    if precision not in fps:
+        fps[precision] = round(measure_fps(compile_for(precision))[0], 1)
+        rates.put(key, fps)
+    return LivePlan(fps[precision] >= camera_fps * LIVE_MARGIN, fps[precision], camera_fps)
+
+
+def cached_lines(cache: Path, device_name: str) -> list[str]:
+    """The measurements held for ``device_name``: one line per model/size (for ``vbg devices``)."""
     lines = []
-    for entry, fps in table.items():
-        name, model, _weights, size, resize, *_ = entry.split("|") + [""] * 6
-        if name == device_name and isinstance(fps, dict):
+    for record in RateCache(cache).records():
+        if record.get("device") == device_name:
+            fps = record["fps"]
             rates = ", ".join(f"{p} {fps[p]:.0f}" for p in ACCURACY_ORDER if p in fps)
-            lines.append(f"{model} {size} {resize}: {rates} fps")
+            lines.append(f"{record.get('model')} {record.get('size')} {record.get('resize')}: {rates} fps")
     return lines

@@ -18,7 +18,7 @@ import openvino as ov
 
 from ..errors import VbgError, notice
 from .convert import RESIZE_MODES, InputSize, build_ir, resolve_size
-from .autotune import PrecisionChoice, choose_precision
+from .autotune import LivePlan, ModelKey, PrecisionChoice, choose_precision, model_key, plan_live
 from .devices import META_DEVICES, check_device, default_precision, runtime_config
 from .settings import SegmenterConfig
 from .weights import cache_dir, get_spec, resolve_weights
@@ -43,10 +43,14 @@ class Segmenter:
         cache = cache_dir(config.cache_dir)
         self.weights_path = resolve_weights(self.spec, config.weights, cache)
         self.precision_choice: PrecisionChoice | None = None
+        self.live_plan: LivePlan | None = None
         self.precision = config.precision
         if config.precision == "auto":
             self.precision = self._auto_precision(cache)
-        compile_config = self._compile_config(self.precision, config.performance_hint)
+        hint = config.performance_hint
+        if hint == "LIVE":
+            hint = self._live_hint(cache)
+        compile_config = self._compile_config(self.precision, hint)
         self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
                                       calibration=config.calibration)
         try:
@@ -65,23 +69,41 @@ class Segmenter:
             config["INFERENCE_NUM_THREADS"] = str(self.config.threads)
         return config
 
+    def _key(self) -> ModelKey:
+        return model_key(self.core, self.config.device, self.spec.name, self.weights_path.name, str(self.size),
+                         self.config.resize, self.config.threads)
+
+    def _compile_throughput(self, cache: Path):
+        """``precision -> CompiledModel`` with the THROUGHPUT hint: what the measurements time."""
+        def compile_for(precision: str) -> ov.CompiledModel:
+            ir = build_ir(self.spec, self.weights_path, self.size, precision, self.config.resize, cache,
+                          calibration=self.config.calibration)
+            return self.core.compile_model(self.core.read_model(ir), self.config.device,
+                                           self._compile_config(precision, "THROUGHPUT"))
+        return compile_for
+
     def _auto_precision(self, cache: Path) -> str:
         """Measured on this machine (cached) for video: see ``autotune``.  Stills (no rate to keep) and meta
         devices take the rule of thumb: bf16 where the CPU has it, fp16 on GPU/NPU, else fp32."""
         config = self.config
         if config.target_fps is None or config.device.split(":")[0].upper() in META_DEVICES:
             return default_precision(self.core, config.device)
-
-        def compile_for(precision: str) -> ov.CompiledModel:
-            ir = build_ir(self.spec, self.weights_path, self.size, precision, config.resize, cache,
-                          calibration=config.calibration)
-            return self.core.compile_model(self.core.read_model(ir), config.device,
-                                           self._compile_config(precision, "THROUGHPUT"))
-
-        key = f"{self.spec.name}|{self.weights_path.name}|{self.size}|{config.resize}|threads={config.threads}"
-        self.precision_choice = choose_precision(self.core, config.device, key, config.target_fps, cache, compile_for)
+        self.precision_choice = choose_precision(self.core, config.device, self._key(), config.target_fps, cache,
+                                                 self._compile_throughput(cache))
         notice(self.precision_choice.explain())
         return self.precision_choice.precision
+
+    def _live_hint(self, cache: Path) -> str:
+        """``performance_hint="LIVE"``: THROUGHPUT when the model's measured async rate is above the input's
+        (every frame can get its own mask), else LATENCY (see ``autotune.plan_live``).  Meta devices and an
+        unknown rate keep LATENCY."""
+        config = self.config
+        if config.target_fps is None or config.device.split(":")[0].upper() in META_DEVICES:
+            return "LATENCY"
+        self.live_plan = plan_live(self._key(), self.precision, config.target_fps, cache,
+                                   self._compile_throughput(cache))
+        notice(self.live_plan.explain())
+        return self.live_plan.hint
 
     @property
     def optimal_requests(self) -> int:

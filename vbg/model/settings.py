@@ -22,7 +22,7 @@ class SegmenterConfig:
     resize: str = "antialias"
     weights: str | None = None
     cache_dir: str | None = None
-    performance_hint: str = "LATENCY"
+    performance_hint: str = "LATENCY"  # or THROUGHPUT; "LIVE": measured per machine (see autotune.plan_live)
     calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
-    target_fps: float | None = None  # precision "auto" on video: the rate to keep up with (None: stills, rule of thumb)
+    target_fps: float | None = None  # video: the rate to keep up with, for "auto" and "LIVE" (None: stills)
     threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them

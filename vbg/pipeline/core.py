@@ -14,10 +14,12 @@ Two contracts:
 
 - **file**: every frame is inferred and comes out exactly once, in order.  A semaphore bounds the frames in
   flight, so a slow sink stalls the compositor, which stalls capture (backpressure), and nothing is dropped.
-- **live**: never fall behind.  The source keeps only its newest frame; every captured frame is composited
-  with the newest mask available (so output runs at the camera's rate even when the model is slower), and the
-  newest frame goes to the model the moment a request frees.  ``aligned`` instead outputs only frames whose own
-  mask is back, at the model's rate and with one inference of extra latency.
+- **live**: never fall behind.  The source keeps only its newest frame, which goes to the model the moment a
+  request frees, and every captured frame is output, at the camera's rate.  When the model keeps up (its
+  measured async rate is above the camera's: ``Segmenter.live_plan``), each frame waits for its own mask, about
+  one inference; a frame whose mask is not back in time (or that the model skipped) takes the newest mask
+  instead.  When the model is slower, every frame is shown at once with the newest mask.  ``aligned`` outputs
+  only frames whose own mask is back, at the model's rate.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .stats import RunStats
 
 _END = object()  # end-of-stream marker on internal queues
 NO_OUTPUT = "no output: pass -o FILE, --window, --vcam or --null"
+MAX_OWN_WAIT_S = 0.25  # live: the longest a frame waits for its own mask before taking the newest one
 
 
 @dataclass
@@ -57,6 +60,7 @@ class PipelineOptions:
     live: bool | None = None  # None: follow the source (cameras are live, files are not)
     aligned: bool = False
     requests: int | None = None  # infer requests; None = the compiled model's optimal number
+    own_masks: bool | None = None  # live: frames wait for their own mask; None = the segmenter's measured plan
     overlay: bool | None = None  # None: on preview windows only; True: burned into every output too; False: none
     max_frames: int | None = None  # stop after this many output frames (None: until the source ends)
     progress: bool = True  # progress bar with ETA in file mode
@@ -98,9 +102,13 @@ class Pipeline:
         self._output_rate = RateMeter()
         self._mask_rate = RateMeter()
         self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask) from the infer callback
-        self._frames: queue.Queue = queue.Queue(maxsize=2)  # live: frames awaiting composition
+        self._frames: queue.Queue | None = None  # live: frames awaiting composition (made in run())
         self._newest_mask: tuple[int, np.ndarray, float] | None = None  # (seq, mask, captured_at)
-        self._mask_lock = threading.Lock()
+        self._mask_lock = threading.Condition()  # guards the mask state below; notified on each change
+        self._own_wait = 0.0  # live: seconds a frame may wait for its own mask (0: newest-mask policy)
+        self._own_masks: dict[int, np.ndarray] = {}  # live, own-mask policy: seq -> mask not yet shown
+        self._in_flight: set[int] = set()  # live: seqs submitted and not back
+        self._submitted_seq = -1  # live: the newest seq submitted (older unsubmitted frames were skipped)
         self._workers: list[SinkWorker] = []
 
     # -- control -----------------------------------------------------------------------------------------------
@@ -112,11 +120,29 @@ class Pipeline:
         self._errors.append(exc)
         self._stop.set()
 
+    def _own_mask_wait(self, requests: int) -> float:
+        """Live: how long a frame may wait for its own mask (0 = newest-mask policy).  Three inference latencies
+        at the measured rate (``requests / fps``) plus a frame interval, at most ``MAX_OWN_WAIT_S``: long enough
+        for a mask that is merely late, short enough that a stalled model never holds the output back."""
+        if self._ordered:
+            return 0.0
+        plan = getattr(self.segmenter, "live_plan", None)
+        own = self.options.own_masks if self.options.own_masks is not None else bool(plan and plan.own_masks)
+        if not own:
+            return 0.0
+        if plan is None or plan.model_fps <= 0:
+            return MAX_OWN_WAIT_S
+        return min(MAX_OWN_WAIT_S, 3 * requests / plan.model_fps + 1 / self.source.info.rate)
+
     # -- run ---------------------------------------------------------------------------------------------------
     def run(self) -> RunStats:
         requests = self.options.requests or self.segmenter.optimal_requests
         infer_queue = self.segmenter.infer_queue(requests)
         infer_queue.set_callback(self._on_mask)
+        self._own_wait = self._own_mask_wait(requests)
+        self._frames = queue.Queue(maxsize=requests + 3 if self._own_wait else 2)
+        if self._own_wait:
+            self.stats.own_masks = 0
         self._workers = [SinkWorker(s, self.live, self.options.sink_queue, self.stats, self._fail)
                          for s in self.sinks]
         for worker in self._workers:
@@ -212,6 +238,7 @@ class Pipeline:
                 # a source reads ahead while the model compiles: its latency starts when the pipeline could take it
                 frame.captured_at = max(frame.captured_at, ready)
                 self.stats.frames_in += 1
+                frame.seq = seq
                 if to_model is not None:
                     to_model.put(frame)
                     self._offer_live(frame)
@@ -242,7 +269,6 @@ class Pipeline:
         Submitting only when a request happens to be free as a frame arrives loses a whole frame interval
         whenever an inference takes a little longer than one (the mask rate halves); here the wait ends the
         moment the request frees, so masks come at the model's rate, up to one per camera frame."""
-        seq = 0
         while not self._stop.is_set():
             frame = to_model.get()
             if frame is None:
@@ -250,8 +276,11 @@ class Pipeline:
             infer_queue.get_idle_request_id()  # blocks until a request is free
             if len(to_model):  # a newer frame arrived while waiting: that one
                 frame = to_model.get() or frame
-            self._submit(infer_queue, seq, frame)
-            seq += 1
+            with self._mask_lock:
+                self._in_flight.add(frame.seq)
+                self._submitted_seq = frame.seq
+                self._mask_lock.notify_all()  # a frame waiting for its own mask learns whether it was skipped
+            self._submit(infer_queue, frame.seq, frame)
 
     def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
         frame.timings["submitted"] = time.perf_counter()
@@ -281,6 +310,10 @@ class Pipeline:
             self.stats.masks += 1
             if self._newest_mask is None or seq > self._newest_mask[0]:
                 self._newest_mask = (seq, mask, frame.captured_at)
+            if self._own_wait:
+                self._own_masks[seq] = mask
+            self._in_flight.discard(seq)
+            self._mask_lock.notify_all()
         if self._ordered:
             self._masks.put((seq, frame, mask))
 
@@ -327,7 +360,7 @@ class Pipeline:
                     return
 
     def _compose_live(self) -> None:
-        """Live mode: every frame that reaches us goes out with the newest mask (none until the first).
+        """Live mode: every frame that reaches us goes out, in order, with its own mask or the newest one.
 
         The mask is refined against each frame, so its edges follow the current picture, and the temporal
         smoother eases between successive masks instead of jumping when a new one arrives."""
@@ -339,19 +372,47 @@ class Pipeline:
                 continue
             if frame is _END:
                 return
-            with self._mask_lock:
-                newest = self._newest_mask
-            while newest is None and not self._stop.is_set():  # wait for the first mask: never show the room
-                time.sleep(0.005)
-                with self._mask_lock:
-                    newest = self._newest_mask
-            if newest is None:
+            chosen = self._mask_for(frame)
+            if chosen is None:
                 return
+            mask, picture_at, own = chosen
+            if own:
+                self.stats.own_masks += 1
             # how old the picture the mask was computed from is, when it is shown: the visible lag of the cut-out
-            self.stats.latency.add("mask-age", (time.perf_counter() - newest[2]) * 1000)
-            self._emit(frame, self._refine(frame, newest[1]))
+            self.stats.latency.add("mask-age", (time.perf_counter() - picture_at) * 1000)
+            self._emit(frame, self._refine(frame, mask))
             if self._done():
                 return
+
+    def _mask_for(self, frame: Frame) -> tuple[np.ndarray, float, bool] | None:
+        """(mask, capture time of its picture, whether it is the frame's own) for a live frame; None on stop.
+
+        Own-mask policy: wait while the frame is in flight, or not yet taken by the submit thread, until the
+        deadline; a frame the model skipped (a newer one was submitted) or whose mask is late takes the
+        newest mask.  Before the first mask, wait: never show the room."""
+        deadline = frame.captured_at + self._own_wait
+        with self._mask_lock:
+            while not self._stop.is_set():
+                if self._own_wait:
+                    own = self._own_masks.pop(frame.seq, None)
+                    if own is not None:
+                        self._forget_masks_before(frame.seq)
+                        return own, frame.captured_at, True
+                    pending = frame.seq in self._in_flight or self._submitted_seq < frame.seq
+                    left = deadline - time.perf_counter()
+                    if pending and left > 0:
+                        self._mask_lock.wait(min(left, 0.05))
+                        continue
+                    self._forget_masks_before(frame.seq + 1)
+                if self._newest_mask is not None:
+                    return self._newest_mask[1], self._newest_mask[2], False
+                self._mask_lock.wait(0.05)
+        return None
+
+    def _forget_masks_before(self, seq: int) -> None:
+        """Drop own masks of frames already passed (shown with another mask, or dropped on the way)."""
+        for old in [s for s in self._own_masks if s < seq]:
+            del self._own_masks[old]
 
     def _refine(self, frame: Frame, mask: np.ndarray) -> np.ndarray:
         start = time.perf_counter()

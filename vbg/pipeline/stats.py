@@ -19,6 +19,7 @@ class RunStats:
     latency: LatencyStats = field(default_factory=LatencyStats)
     sink_dropped: dict[str, int] = field(default_factory=dict)
     model: str = ""  # the segmenter's label; with "(auto)" when --precision auto chose the precision
+    own_masks: int | None = None  # live, own-mask policy: frames shown with their own mask (None: other policies)
     source_lost: str | None = None  # a live input went away and could not be reopened (see sources.Reconnector)
 
     @property
@@ -33,6 +34,8 @@ class RunStats:
         parts = [f"frames in {self.frames_in}, out {self.frames_out}, dropped {self.dropped}",
                  f"output {self.output_fps:.1f} fps, model {self.model_fps:.1f} fps over {self.seconds:.1f} s"
                  + (f" ({self.model})" if self.model else "")]
+        if self.own_masks is not None:
+            parts.append(f"own mask on {self.own_masks} of {self.frames_out} frames")
         stages = []
         for stage in self.latency.stages():
             p = self.latency.percentiles(stage)
