@@ -128,6 +128,18 @@ def test_temporal_smoother_trusts_a_still_picture_over_a_flipping_mask():
     assert moved.max() == 100
 
 
+def test_temporal_smoother_does_not_read_sensor_noise_as_motion():
+    """Two frames of one still picture with independent noise (sigma 6, like a webcam's): the picture counts
+    as still, so a 100-level mask flip is held back (it used to count as half-way to motion)."""
+    rng = np.random.default_rng(3)
+    base = np.full((64, 64), 90.0)
+    noisy = [np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8) for _ in range(2)]
+    smoother = TemporalSmoother()
+    smoother(np.full((64, 64), 200, np.uint8), noisy[0])
+    held = smoother(np.full((64, 64), 100, np.uint8), noisy[1])
+    assert np.median(held) >= 180  # 0.875 of the previous value where the picture is still
+
+
 def test_refinement_settings_are_validated():
     assert parse_ramp("off") is None and parse_ramp("10,200") == (10, 200)
     for bad in ({"ramp": (200, 10)}, {"temporal": 1.0}, {"agree": 50, "disagree": 40}, {"feather": -1}):
