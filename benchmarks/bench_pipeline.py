@@ -4,9 +4,10 @@ Rows:
 1. model only: the clip's decoded frames pushed through ``AsyncInferQueue`` as fast as it goes;
 2. file mode -> null sink, and file mode -> H.264 file: the whole pipeline (decode, infer, composite,
    encode); the ratio to (1) is the pipeline's efficiency (target >= 0.9);
-3. live mode on the clip paced at its own 30 fps: output fps (target >= 29), capture->sink latency p95
-   (target <= one inference latency + 2 frame intervals) and RSS growth over the run (target < 50 MB
-   over 5 minutes; ``--live-seconds`` sets the length).
+3. live mode on the clip paced at its own 30 fps, side by side: the default model and a slow one (fp32 320),
+   each with the measured policy (``auto``, what ``vbg run`` does) and with each policy forced (own mask,
+   newest mask): output fps (target >= 29), mask updates/s (target >= 28 when the model keeps up), the share
+   of frames shown with their own mask, mask age, latency, drops and RSS growth (``--live-seconds`` each).
 
 Run: ``.venv/bin/python benchmarks/bench_pipeline.py`` (``--help``).  Compare ratios within one run: the
 machines are shared and absolute numbers move.
@@ -30,6 +31,7 @@ from vbg.pipeline.core import Pipeline, PipelineOptions  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.media.sinks import FileSink, NullSink  # noqa: E402
 from vbg.media.sources import open_source  # noqa: E402
+from vbg.model.devices import cpu_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,11 +63,15 @@ def file_mode(segmenter: Segmenter, clip: str, background: str, frames: int, sin
     return stats.frames_out / stats.seconds
 
 
-def live_mode(config: SegmenterConfig, clip: str, background: str, seconds: float):
-    segmenter = Segmenter(config, performance_hint="LATENCY")
+def live_mode(config: SegmenterConfig, clip: str, background: str, seconds: float, policy: str):
+    """A live run on the clip paced at its own rate; ``policy``: auto (measured, as ``vbg run``), own, newest."""
     source = open_source(clip, loop=True, live=True)
+    hint = {"auto": "LIVE", "own": "THROUGHPUT", "newest": "LATENCY"}[policy]
+    segmenter = Segmenter(config, performance_hint=hint, target_fps=source.info.rate)
+    plan = segmenter.live_plan
+    chosen = policy if policy != "auto" else f"auto: {'own' if plan and plan.own_masks else 'newest'}"
     pipeline = Pipeline(source, segmenter, Compositor([ImageBackground(background)]), [NullSink()],
-                        PipelineOptions())
+                        PipelineOptions(own_masks={"own": True, "newest": False}.get(policy)))
     samples: list[tuple[float, float]] = []
 
     def watch() -> None:
@@ -79,7 +85,31 @@ def live_mode(config: SegmenterConfig, clip: str, background: str, seconds: floa
     stats = pipeline.run()
     warm = [m for t, m in samples if t >= min(15.0, seconds / 3)]
     growth = warm[-1] - warm[0] if len(warm) > 1 else float("nan")
-    return stats, growth, source.info.fps
+    return stats, growth, source.info.fps, chosen, segmenter
+
+
+def live_rows(runs) -> None:
+    """One column per live run, side by side."""
+    header = " | ".join(f"{label}" for label, *_ in runs)
+    print(f"\n| live, clip paced at its rate | {header} |")
+    print("|---|" + "---|" * len(runs))
+
+    def row(name, cell) -> None:
+        print(f"| {name} | " + " | ".join(cell(stats, growth, fps) for _, stats, growth, fps in runs) + " |")
+
+    def pct(stats, stage, q=(50, 95)):
+        p = stats.latency.percentiles(stage, q)
+        return f"{p[0]:.0f} / {p[1]:.0f}" if p else "-"
+
+    row("output fps", lambda st, g, fps: f"{st.output_fps:.1f} (source {fps:.0f})")
+    row("mask updates/s", lambda st, g, fps: f"{st.model_fps:.1f}")
+    row("frames shown with their own mask", lambda st, g, fps: "-" if st.own_masks is None else
+        f"{st.own_masks / max(st.frames_out, 1):.0%}")
+    row("age of the mask shown, p50 / p95 ms", lambda st, g, fps: pct(st, "mask-age"))
+    row("inference p50 / p95 ms", lambda st, g, fps: pct(st, "infer"))
+    row("capture->sink latency p50 / p95 ms", lambda st, g, fps: pct(st, "capture->sink"))
+    row("dropped frames", lambda st, g, fps: f"{st.dropped} of {st.frames_in}")
+    row("RSS growth after warm-up, MB", lambda st, g, fps: f"{g:.1f}")
 
 
 def main() -> None:
@@ -92,7 +122,9 @@ def main() -> None:
     parser.add_argument("--precision", default=RunConfig.precision)
     parser.add_argument("--resize", default=RunConfig.resize)
     parser.add_argument("--frames", type=int, default=240, help="frames per throughput row")
-    parser.add_argument("--live-seconds", type=float, default=300.0)
+    parser.add_argument("--live-seconds", type=float, default=60.0, help="per live run (six runs)")
+    parser.add_argument("--slow-size", default="320", help="the slow model of the live comparison")
+    parser.add_argument("--slow-precision", default="fp32")
     parser.add_argument("--weights")
     parser.add_argument("--cache-dir")
     args = parser.parse_args()
@@ -100,7 +132,8 @@ def main() -> None:
     config = SegmenterConfig(device=args.device, size=args.size, precision=args.precision, resize=args.resize,
                              weights=args.weights, cache_dir=args.cache_dir)
     segmenter = Segmenter(config, performance_hint="THROUGHPUT")
-    print(f"{segmenter.describe()}, resize {args.resize}, {segmenter.optimal_requests} requests, clip {args.clip}\n")
+    print(f"CPU: {cpu_name()}; {segmenter.describe()}, resize {args.resize}, {segmenter.optimal_requests} requests, "
+          f"clip {args.clip}\n")
     model = model_only_fps(segmenter, args.clip, args.frames)
     null = file_mode(segmenter, args.clip, args.background, args.frames, NullSink())
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,18 +145,16 @@ def main() -> None:
     print(f"| file mode -> H.264 file, fps | {encoded:.1f} | |")
     print(f"| pipeline / model ratio (null, file) | {null / model:.2f}, {encoded / model:.2f} | >= 0.9 |",
           flush=True)
-    stats, growth, fps = live_mode(config, args.clip, args.background, args.live_seconds)
-    infer_p50 = stats.latency.percentiles("infer")[0]
-    e2e = stats.latency.percentiles("capture->sink", (50, 95))
-    budget = infer_p50 + 2000 / fps
-    print(f"| live {fps:.0f} fps source: output fps | {stats.output_fps:.1f} | >= {fps - 1:.0f} |")
-    print(f"| live: model fps (mask updates/s) | {stats.model_fps:.1f} | |")
-    print(f"| live: capture->sink latency p50 / p95 ms | {e2e[0]:.1f} / {e2e[1]:.1f} | <= {budget:.0f} "
-          f"(inference {infer_p50:.0f} + 2 frames) |")
-    age = stats.latency.percentiles("mask-age", (50, 95))
-    print(f"| live: age of the mask shown, p50 / p95 ms | {age[0]:.1f} / {age[1]:.1f} | |")
-    print(f"| live: dropped frames | {stats.dropped} of {stats.frames_in} | |")
-    print(f"| live: RSS growth over {args.live_seconds:.0f} s (after warm-up) MB | {growth:.1f} | < 50 |")
+    runs = []
+    slow = SegmenterConfig(device=args.device, size=args.slow_size, precision=args.slow_precision,
+                           resize="antialias", weights=args.weights, cache_dir=args.cache_dir)
+    for label, model_config in (("default", config), (f"{args.slow_precision} {args.slow_size}", slow)):
+        for policy in ("auto", "own", "newest"):
+            stats, growth, fps, chosen, seg = live_mode(model_config, args.clip, args.background, args.live_seconds,
+                                                        policy)
+            runs.append((f"{label}, {chosen}", stats, growth, fps))
+            print(f"live {label} {chosen}: {stats.summary()}", flush=True)
+    live_rows(runs)
 
 
 if __name__ == "__main__":
