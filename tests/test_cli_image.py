@@ -113,7 +113,7 @@ def test_image_never_writes_over_its_input(tmp_path, env, flag):
     args = ["image", str(photo), "--blur", flag, str(tmp_path / "." / "photo.png")]
     if flag != "-o":
         args += ["-o", str(tmp_path / "o.png")]
-    assert_clean_error(run_vbg(*args, env=env), "is an input image", "choose another name")
+    assert_clean_error(run_vbg(*args, env=env), "is an input file", "choose another name")
     assert photo.read_bytes() == GIRL.read_bytes()
 
 
@@ -142,7 +142,7 @@ def test_image_folder_written_into_itself_is_refused(tmp_path, env):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "girl.png").write_bytes(GIRL.read_bytes())
-    assert_clean_error(run_vbg("image", str(folder), "-o", str(folder), "--blur", env=env), "is an input image")
+    assert_clean_error(run_vbg("image", str(folder), "-o", str(folder), "--blur", env=env), "is an input file")
     assert (folder / "girl.png").read_bytes() == GIRL.read_bytes()
 
 

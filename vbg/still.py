@@ -10,6 +10,7 @@ import numpy as np
 
 from .compose.compositing import Compositor
 from .errors import VbgError
+from .outputs import check_outputs
 from .media.imageio import check_output_path, write_atomic
 from .compose.refine import MaskRefiner
 from .model.segmenter import Segmenter
@@ -102,17 +103,10 @@ def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None,
             if folder is not None and folder.exists() and not folder.is_dir():
                 raise VbgError(f"{flag} {folder} is a file: with several images or a folder, give an output folder")
         names = [f.stem + ".png" if transparent else f.name for f in files]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate:
-            raise VbgError(f"two inputs would both be written as {duplicate}: process them in separate runs")
         jobs = [ImageJob(f, folders["-o"] / name,
                          folders["--mask-out"] / f"{f.stem}.png" if folders["--mask-out"] else None,
                          folders["--figure-out"] / f"{f.stem}.png" if folders["--figure-out"] else None)
                 for f, name in zip(files, names)]
-    sources = {j.input.resolve() for j in jobs}
-    for job in jobs:
-        for out in filter(None, (job.output, job.mask_out, job.figure_out)):
-            if out.resolve() in sources:
-                raise VbgError(f"output {out} is an input image: choose another name or folder "
-                               f"(inputs are never overwritten)")
+    check_outputs([(j.input, [o for o in (j.output, j.mask_out, j.figure_out) if o]) for j in jobs],
+                  "process them in separate runs")
     return jobs

@@ -19,6 +19,7 @@ from ..config import RunConfig
 from ..errors import VbgError
 from ..media.imageio import IMAGE_EXTENSIONS
 from ..media.frames import VIDEO_EXTENSIONS
+from ..outputs import check_outputs
 
 #: Run settings that do not change what a file's output looks like (left out of the settings hash).
 NOT_IN_HASH = ("input", "output", "window", "vcam", "vcam_device", "vcam_backend", "null", "progress",
@@ -136,14 +137,5 @@ def plan_batch(inputs: list[str], outdir: str, transparent: bool = False) -> lis
             jobs.append(BatchJob(root, out / output_name(root, kind, transparent), kind))
         else:
             raise VbgError(f"input {root} does not exist: check the path")
-    seen: dict[Path, Path] = {}
-    sources = {j.input.resolve() for j in jobs}
-    for job in jobs:
-        target = job.output.resolve()
-        if target in seen:
-            raise VbgError(f"{seen[target]} and {job.input} would both be written as {job.output}: "
-                           f"process them in separate batches or rename one")
-        if target in sources:
-            raise VbgError(f"output {job.output} is an input file: choose another -o folder")
-        seen[target] = job.input
+    check_outputs([(j.input, [j.output]) for j in jobs], "process them in separate batches or rename one")
     return jobs

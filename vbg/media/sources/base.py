@@ -3,7 +3,6 @@ inputs."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -24,7 +23,6 @@ RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # backoff between attempts, seconds; th
 #: FFmpeg input formats that are capture devices: their end of stream means the device went away
 DEVICE_FORMATS = ("v4l2", "video4linux2", "avfoundation", "dshow", "x11grab", "gdigrab", "kmsgrab")
 INPUT_HINT = "give a video file or a lavfi:FILTER source as the input instead (vbg run FILE ...)"
-LINUX = sys.platform.startswith("linux")
 
 
 #: display-matrix rotation (degrees counter-clockwise, as PyAV's ``VideoFrame.rotation``) -> cv2.rotate code

@@ -11,8 +11,8 @@ import numpy as np
 
 from ...errors import VbgError, notice
 from ..frames import VideoInfo
-from ..v4l2 import DEFAULT_REQUEST, CameraMode, choose_mode, fourcc_text, read_device
-from .base import INPUT_HINT, LINUX, RECONNECT_ATTEMPTS, FrameSource, Reconnector
+from ..v4l2 import DEFAULT_REQUEST, LINUX, CameraMode, choose_mode, fourcc_text, read_device
+from .base import INPUT_HINT, RECONNECT_ATTEMPTS, FrameSource, Reconnector
 
 
 def is_camera(spec: str | int) -> bool:
