@@ -151,6 +151,12 @@ class FileSink(FrameSink):
             options["crf"] = str(self.crf)
         if self.preset and self.codec in ("libx264", "libx265"):
             options["preset"] = self.preset
+        if self.codec == "libx264":
+            # x264's own thread pool (1.5 per core) only competes with OpenVINO's streams on a small machine:
+            # one encoder thread per 4 cores costs 12 % less CPU per 720p frame on 2 cores (7.0 -> 6.1 ms,
+            # benchmarks/bench_stages.py), and the sink thread has the time (file mode is CPU-bound, not
+            # encoder-bound)
+            options["threads"] = str(max(1, (os.cpu_count() or 1) // 4))
         if self.codec == "prores_ks" and self.keeps_alpha:
             options["profile"] = "4444"  # the ProRes profile that carries an alpha channel
         if self.codec == "libvpx-vp9":
