@@ -109,6 +109,7 @@ class Pipeline:
         self._own_masks: dict[int, np.ndarray] = {}  # live, own-mask policy: seq -> mask not yet shown
         self._in_flight: set[int] = set()  # live: seqs submitted and not back
         self._submitted_seq = -1  # live: the newest seq submitted (older unsubmitted frames were skipped)
+        self._submitting = True  # live: the submit thread may still submit (False once it has ended)
         self._workers: list[SinkWorker] = []
 
     # -- control -----------------------------------------------------------------------------------------------
@@ -269,6 +270,14 @@ class Pipeline:
         Submitting only when a request happens to be free as a frame arrives loses a whole frame interval
         whenever an inference takes a little longer than one (the mask rate halves); here the wait ends the
         moment the request frees, so masks come at the model's rate, up to one per camera frame."""
+        try:
+            self._submit_frames(infer_queue, to_model)
+        finally:
+            with self._mask_lock:
+                self._submitting = False  # frames not submitted by now never will be: none waits for its mask
+                self._mask_lock.notify_all()
+
+    def _submit_frames(self, infer_queue: ov.AsyncInferQueue, to_model: FrameBuffer) -> None:
         while not self._stop.is_set():
             frame = to_model.get()
             if frame is None:
@@ -398,7 +407,7 @@ class Pipeline:
                     if own is not None:
                         self._forget_masks_before(frame.seq)
                         return own, frame.captured_at, True
-                    pending = frame.seq in self._in_flight or self._submitted_seq < frame.seq
+                    pending = frame.seq in self._in_flight or (self._submitting and self._submitted_seq < frame.seq)
                     left = deadline - time.perf_counter()
                     if pending and left > 0:
                         self._mask_lock.wait(min(left, 0.05))
