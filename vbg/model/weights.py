@@ -55,7 +55,7 @@ class ModelSpec:
         return getattr(u2net, self.arch)(3, 1)
 
 
-PERSON_SHA256 = "42b5bea4988beca4c6d29c7eb6807ff7ba51d294125b757cf8538fc9e10e36da"  # vbg/assets/u2netp_person.pth
+PERSON_SHA256 = "87ebbbfd8beecdcb236522a58be99d0be5191111f62f61a45ff460cb60238a03"  # vbg/assets/u2netp_person.pth
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
