@@ -24,6 +24,7 @@ Two contracts:
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -141,7 +142,9 @@ class Pipeline:
         infer_queue = self.segmenter.infer_queue(requests)
         infer_queue.set_callback(self._on_mask)
         self._own_wait = self._own_mask_wait(requests)
-        self._frames = queue.Queue(maxsize=requests + 3 if self._own_wait else 2)
+        # own masks: room for every frame that may still be waiting for its mask, so none is dropped for that
+        waiting = math.ceil(self._own_wait * self.source.info.rate) + requests + 3 if self._own_wait else 2
+        self._frames = queue.Queue(maxsize=waiting)
         if self._own_wait:
             self.stats.own_masks = 0
         self._workers = [SinkWorker(s, self.live, self.options.sink_queue, self.stats, self._fail)
