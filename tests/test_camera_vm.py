@@ -26,9 +26,9 @@ pytestmark = pytest.mark.vm
 
 
 def green(pixel: list[int]) -> bool:
-    """The --color 0,255,0 background (BGR) after YUV round trips, where the 64x64 model is only mostly sure
-    the corner of vivid's colour bars is background (seen: 1-67 of blue/red); the raw camera shows white or
-    a bar colour there, never green over the other two by this much."""
+    """The --color 0,255,0 background (BGR) after YUV round trips (the guest keeps only near-certain
+    foreground: --ramp 240,255); the raw camera shows white or a bar colour there, never green over the other
+    two by this much."""
     b, g, r = pixel
     return g > 200 and g - max(b, r) > 120
 
