@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vbg.app import LIVE_MASK_POLICY  # noqa: E402
 from vbg.config import RunConfig  # noqa: E402
 from vbg.compose.backgrounds import ImageBackground  # noqa: E402
 from vbg.compose.compositing import Compositor  # noqa: E402
@@ -66,12 +67,12 @@ def file_mode(segmenter: Segmenter, clip: str, background: str, frames: int, sin
 def live_mode(config: SegmenterConfig, clip: str, background: str, seconds: float, policy: str):
     """A live run on the clip paced at its own rate; ``policy``: auto (measured, as ``vbg run``), own, newest."""
     source = open_source(clip, loop=True, live=True)
-    hint = {"auto": "LIVE", "own": "THROUGHPUT", "newest": "LATENCY"}[policy]
+    hint, own_masks = LIVE_MASK_POLICY[policy]
     segmenter = Segmenter(config, performance_hint=hint, target_fps=source.info.rate)
     plan = segmenter.live_plan
     chosen = policy if policy != "auto" else f"auto: {'own' if plan and plan.own_masks else 'newest'}"
     pipeline = Pipeline(source, segmenter, Compositor([ImageBackground(background)]), [NullSink()],
-                        PipelineOptions(own_masks={"own": True, "newest": False}.get(policy)))
+                        PipelineOptions(own_masks=own_masks))
     samples: list[tuple[float, float]] = []
 
     def watch() -> None:

@@ -24,6 +24,8 @@ import threading
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -60,6 +62,11 @@ class Sampler:
         self.names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+
+    @property
+    def thread_id(self) -> int | None:
+        """The sampler's own thread (its polling shows up as a stage of its own)."""
+        return self._thread.native_id
 
     def sample(self) -> None:
         for thread in threading.enumerate():
@@ -123,7 +130,6 @@ def main() -> None:
         pipeline = build_pipeline(config)
         segmenter = pipeline.segmenter
         queue = segmenter.infer_queue()  # warm the model: its threads exist from here on
-        import numpy as np
         frame = np.zeros((1, pipeline.source.info.height, pipeline.source.info.width, 3), np.uint8)
         for _ in range(len(queue)):
             queue.start_async({0: frame})
@@ -141,7 +147,7 @@ def main() -> None:
     for tid, (comm, seconds) in sampler.seen.items():
         spent = seconds - before.get(tid, (comm, 0.0))[1]
         if spent > 0:
-            stage = stage_of(tid, comm, sampler.names, model_threads, sampler._thread.native_id)
+            stage = stage_of(tid, comm, sampler.names, model_threads, sampler.thread_id)
             totals[stage] = totals.get(stage, 0.0) + spent
     frames = stats.frames_out
     cpu_total = (process.user + process.system) - (process_start.user + process_start.system)

@@ -3,6 +3,10 @@ choice is shown (no wall-clock asserts: the rule is checked against whatever thi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 import openvino as ov
 import pytest
 
@@ -10,20 +14,25 @@ from conftest import run_vbg
 from vbg.model import autotune
 from vbg.model.autotune import (ACCURACY_ORDER, HEADROOM, LIVE_MARGIN, ModelKey, RateCache, candidates,
                                 choose_precision, model_key, plan_live)
+from vbg.model.convert import build_ir, resolve_size
+from vbg.model.devices import runtime_config
+from vbg.model.weights import get_spec
+
+
+@dataclass
+class Tiny:
+    """The 64x64 official model to time: ``compile_for`` records each precision it compiles in ``calls``."""
+
+    core: ov.Core
+    cache: Path
+    calls: list[str]
+    compile_for: Callable
+    key: ModelKey
 
 
 @pytest.fixture()
-def at_rest(monkeypatch):
-    """The machine counts as idle whatever the test suite is doing (busy figures are re-measured: tested below)."""
-    monkeypatch.setattr(autotune, "machine_load", lambda: 0.0)
-from vbg.model.convert import resolve_size
-from vbg.model.devices import runtime_config
-
-
-def compiler(core, weights_path, cache, calls):
-    from vbg.model.convert import build_ir
-    from vbg.model.weights import get_spec
-
+def tiny(weights_path, tmp_path) -> Tiny:
+    core, cache, calls = ov.Core(), tmp_path / "cache", []
     spec, size = get_spec("u2net_lite"), resolve_size("64")
 
     def compile_for(precision):
@@ -31,19 +40,21 @@ def compiler(core, weights_path, cache, calls):
         ir = build_ir(spec, weights_path, size, precision, "fast", cache)
         return core.compile_model(core.read_model(ir), "CPU", runtime_config(core, "CPU", precision, "THROUGHPUT"))
 
-    return compile_for
+    return Tiny(core, cache, calls, compile_for,
+                model_key(core, "CPU", "u2net_lite", "u2netp.pth", "64x64", "fast", None))
 
 
-def test_auto_takes_the_most_accurate_precision_that_keeps_up_and_caches_the_measurement(weights_path, tmp_path,
-                                                                                          at_rest):
-    core = ov.Core()
-    cache = tmp_path / "cache"
-    calls: list[str] = []
-    compile_for = compiler(core, weights_path, cache, calls)
+@pytest.fixture()
+def at_rest(monkeypatch):
+    """The machine counts as idle whatever the test suite is doing (busy figures are re-measured: tested below)."""
+    monkeypatch.setattr(autotune, "machine_load", lambda: 0.0)
+
+
+def test_auto_takes_the_most_accurate_precision_that_keeps_up_and_caches_the_measurement(tiny, at_rest):
+    core, cache, calls, compile_for, key = tiny.core, tiny.cache, tiny.calls, tiny.compile_for, tiny.key
     order = candidates(core, "CPU")
     assert order[0] == "fp32" and order == [p for p in ACCURACY_ORDER if p in order]
 
-    key = model_key(core, "CPU", "u2net_lite", "u2netp.pth", "64x64", "fast", None)
     easy = choose_precision(core, "CPU", key, 0.01, cache, compile_for)  # anything keeps up with 0.01 fps
     assert easy.precision == "fp32" and calls == ["fp32"] and not easy.cached  # faster ones not even measured
 
@@ -61,12 +72,8 @@ def test_auto_takes_the_most_accurate_precision_that_keeps_up_and_caches_the_mea
     assert RateCache(cache).get(ModelKey(**{**key.__dict__, "size": "96x96"})) == {}  # another size: not measured
 
 
-def test_live_plan_gives_own_masks_only_when_the_measured_rate_is_above_the_camera(weights_path, tmp_path, at_rest):
-    core = ov.Core()
-    cache = tmp_path / "cache"
-    calls: list[str] = []
-    compile_for = compiler(core, weights_path, cache, calls)
-    key = model_key(core, "CPU", "u2net_lite", "u2netp.pth", "64x64", "fast", None)
+def test_live_plan_gives_own_masks_only_when_the_measured_rate_is_above_the_camera(tiny, at_rest):
+    cache, calls, compile_for, key = tiny.cache, tiny.calls, tiny.compile_for, tiny.key
     slow_camera = plan_live(key, "fp32", 0.5, cache, compile_for)
     assert calls == ["fp32"] and slow_camera.own_masks and slow_camera.hint == "THROUGHPUT"
     assert "own mask" in slow_camera.explain()
@@ -92,12 +99,8 @@ def test_a_run_with_auto_says_what_it_chose_and_devices_shows_the_measurement(tm
     assert devices.returncode == 0 and "u2net_lite 64x64 fast: fp32" in devices.stdout, devices.stdout
 
 
-def test_a_figure_measured_on_a_busy_machine_is_used_once_and_measured_again(weights_path, tmp_path, monkeypatch):
-    core = ov.Core()
-    cache = tmp_path / "cache"
-    calls: list[str] = []
-    compile_for = compiler(core, weights_path, cache, calls)
-    key = model_key(core, "CPU", "u2net_lite", "u2netp.pth", "64x64", "fast", None)
+def test_a_figure_measured_on_a_busy_machine_is_used_once_and_measured_again(tiny, monkeypatch):
+    cache, calls, compile_for, key = tiny.cache, tiny.calls, tiny.compile_for, tiny.key
     monkeypatch.setattr(autotune, "machine_load", lambda: 3.0)  # other work holds the cores
     busy = plan_live(key, "fp32", 0.5, cache, compile_for)
     assert calls == ["fp32"] and busy.model_fps > 0 and RateCache(cache).get(key) == {}  # not trusted

@@ -48,12 +48,16 @@ def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: boo
         performance_hint=performance_hint(config, live))
 
 
+#: ``--live-masks`` -> (performance hint, PipelineOptions.own_masks).  Own masks need every request busy; the
+#: newest mask wants one request as fast as possible; ``auto`` measures which applies (LIVE, then the plan).
+LIVE_MASK_POLICY = {"auto": ("LIVE", None), "own": ("THROUGHPUT", True), "newest": ("LATENCY", False)}
+
+
 def performance_hint(config: RunConfig, live: bool) -> str:
-    """Files (and aligned live) keep every core busy.  Live with own masks needs every request busy too; live
-    with the newest mask wants one request as fast as possible; ``auto`` measures which applies (LIVE)."""
+    """Files (and aligned live) keep every core busy; other live runs follow ``LIVE_MASK_POLICY``."""
     if not live or config.aligned:
         return "THROUGHPUT"
-    return {"own": "THROUGHPUT", "newest": "LATENCY"}.get(config.live_masks, "LIVE")
+    return LIVE_MASK_POLICY[config.live_masks][0]
 
 
 def build_refiner(config: RunConfig) -> MaskRefiner:
@@ -79,7 +83,7 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
                          width=config.camera_width, height=config.camera_height, fps=config.camera_fps,
                          reconnect=config.reconnect)
     options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
-                              own_masks={"own": True, "newest": False}.get(config.live_masks),
+                              own_masks=LIVE_MASK_POLICY[config.live_masks][1],
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
                               snapshot_dir=config.snapshot_dir, on_frame=on_frame)
     try:

@@ -88,6 +88,12 @@ class RateCache:
         busy = set(record.get("busy", []))
         return {p: v for p, v in record["fps"].items() if p not in busy}
 
+    def measure(self, key: ModelKey, precision: str, compile_for) -> float:
+        """Time ``precision`` (``compile_for(precision)`` -> CompiledModel, THROUGHPUT hint) and store it with
+        the machine's load just before; returns the figure to use (see ``put``)."""
+        load = machine_load()
+        return self.put(key, precision, round(measure_fps(compile_for(precision))[0], 1), load)
+
     def put(self, key: ModelKey, precision: str, fps: float, load: float | None) -> float:
         """Store one measurement (``load``: per core, taken just before it); returns the figure to use, the
         higher of this one and an earlier busy one."""
@@ -203,8 +209,7 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
     for precision in candidates(core, device):
         if precision not in fps:
             cached = False
-            load = machine_load()
-            fps[precision] = rates.put(key, precision, round(measure_fps(compile_for(precision))[0], 1), load)
+            fps[precision] = rates.measure(key, precision, compile_for)
         if fps[precision] >= need:
             break  # the most accurate that keeps up: faster ones need not be measured
     enough = [p for p in ACCURACY_ORDER if p in fps and fps[p] >= need]
@@ -217,8 +222,7 @@ def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, com
     rates = RateCache(cache)
     fps = rates.get(key)
     if precision not in fps:
-        load = machine_load()
-        fps[precision] = rates.put(key, precision, round(measure_fps(compile_for(precision))[0], 1), load)
+        fps[precision] = rates.measure(key, precision, compile_for)
     return LivePlan(fps[precision] >= camera_fps * LIVE_MARGIN, fps[precision], camera_fps)
 
 

@@ -69,6 +69,12 @@ class Segmenter:
             config["INFERENCE_NUM_THREADS"] = str(self.config.threads)
         return config
 
+    @property
+    def _measurable(self) -> bool:
+        """Video (a rate to keep) on a real device: meta devices pick their own, so there is nothing to time."""
+        return (self.config.target_fps is not None
+                and self.config.device.split(":")[0].upper() not in META_DEVICES)
+
     def _key(self) -> ModelKey:
         return model_key(self.core, self.config.device, self.spec.name, self.weights_path.name, str(self.size),
                          self.config.resize, self.config.threads)
@@ -86,7 +92,7 @@ class Segmenter:
         """Measured on this machine (cached) for video: see ``autotune``.  Stills (no rate to keep) and meta
         devices take the rule of thumb: bf16 where the CPU has it, fp16 on GPU/NPU, else fp32."""
         config = self.config
-        if config.target_fps is None or config.device.split(":")[0].upper() in META_DEVICES:
+        if not self._measurable:
             return default_precision(self.core, config.device)
         self.precision_choice = choose_precision(self.core, config.device, self._key(), config.target_fps, cache,
                                                  self._compile_throughput(cache))
@@ -98,7 +104,7 @@ class Segmenter:
         (every frame can get its own mask), else LATENCY (see ``autotune.plan_live``).  Meta devices and an
         unknown rate keep LATENCY."""
         config = self.config
-        if config.target_fps is None or config.device.split(":")[0].upper() in META_DEVICES:
+        if not self._measurable:
             return "LATENCY"
         self.live_plan = plan_live(self._key(), self.precision, config.target_fps, cache,
                                    self._compile_throughput(cache))

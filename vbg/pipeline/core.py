@@ -128,7 +128,7 @@ class Pipeline:
         for a mask that is merely late, short enough that a stalled model never holds the output back."""
         if self._ordered:
             return 0.0
-        plan = getattr(self.segmenter, "live_plan", None)
+        plan = self.segmenter.live_plan
         own = self.options.own_masks if self.options.own_masks is not None else bool(plan and plan.own_masks)
         if not own:
             return 0.0
