@@ -13,7 +13,7 @@ import pytest
 from conftest import run_vbg
 from vbg.model import autotune
 from vbg.model.autotune import (ACCURACY_ORDER, HEADROOM, LIVE_MARGIN, ModelKey, RateCache, candidates,
-                                choose_precision, model_key, plan_live)
+                                choose_precision, choose_size, model_key, plan_live)
 from vbg.model.convert import build_ir, resolve_size
 from vbg.model.devices import runtime_config
 from vbg.model.weights import get_spec
@@ -111,3 +111,39 @@ def test_a_figure_measured_on_a_busy_machine_is_used_once_and_measured_again(tin
     assert RateCache(cache).get(key) == {"fp32": rested.model_fps}
     plan_live(key, "fp32", 0.5, cache, compile_for)
     assert calls == ["fp32", "fp32"]  # now cached
+
+
+def test_size_auto_keeps_the_default_budget_while_the_model_keeps_up_else_steps_down():
+    rates = {"320x192": 40.0, "288x160": 50.0, "256x128": 60.0}
+    sizes = [(256, "320x192"), (224, "288x160"), (192, "256x128")]
+    assert choose_size(sizes, rates.get, 30.0, "int8") is None  # 40 >= 0.9 x 30: the default stands
+    smaller = choose_size(sizes, rates.get, 50.0 / LIVE_MARGIN, "int8")
+    assert smaller.size == "288x160" and "the largest whose model rate" in smaller.explain()
+    smallest = choose_size(sizes, rates.get, 1000.0, "int8")
+    assert smallest.size == "256x128" and "none reaches" in smallest.explain()
+    assert list(smallest.fps) == ["320x192", "288x160", "256x128"]  # measured largest first
+
+
+def test_a_live_run_too_slow_at_the_default_size_steps_down_and_a_file_does_not(tmp_path, at_rest):
+    """The default size's rate is seeded into the cache as too slow for the camera: the live run measures the
+    smaller sizes for real and takes one of them; a file run keeps the default (it loses no frame anyway)."""
+    from vbg.model.devices import cpu_name
+
+    cache = tmp_path / "cache"
+    core = ov.Core()
+    for size in ("320x192", "288x160"):
+        key = model_key(core, "CPU", "u2net_lite", "u2netp.pth", size, "fast", None)
+        assert key.device == cpu_name()
+        RateCache(cache).put(key, "fp32", 1.0, 0.0)
+    args = ["--precision", "fp32", "--resize", "fast", "--model", "u2net_lite", "--cache-dir", str(cache),
+            "--null", "--max-frames", "3", "--color", "0,0,0"]
+    live = run_vbg("run", "lavfi:testsrc=size=1280x720:rate=30", "--live", *args)
+    assert live.returncode == 0, live.stderr
+    assert "size auto: 256x128 (about 192x192 pixels) at fp32" in live.stderr
+    assert "320x192 1, 288x160 1, 256x128" in live.stderr  # the seeded figures, then a real measurement
+    assert "256x128 (auto, smaller))" in live.stderr.splitlines()[-1]
+    measured = [r for r in RateCache(cache).records() if r["size"] == "256x128"]  # (busy or not: a subprocess)
+    assert len(measured) == 1 and measured[0]["fps"]["fp32"] > 0
+    clip = run_vbg("run", "lavfi:testsrc=size=1280x720:rate=30", *args)
+    assert clip.returncode == 0, clip.stderr
+    assert "size auto" not in clip.stderr and "320x192)" in clip.stderr.splitlines()[-1]

@@ -70,7 +70,9 @@ def test_person_weights_beat_the_official_ones_on_held_out_people(model_cache, w
 def test_auto_size_follows_the_frame(model_cache):
     wide = Segmenter(SegmenterConfig(cache_dir=str(model_cache), frame=(1280, 720), precision="bf16"))
     tall = Segmenter(SegmenterConfig(cache_dir=str(model_cache), frame=(600, 800), precision="bf16"))
-    assert str(wide.size) == "352x192" and str(tall.size) == "224x288"
+    video = Segmenter(SegmenterConfig(cache_dir=str(model_cache), frame=(1280, 720), precision="bf16", target_fps=30))
+    assert str(wide.size) == "352x192" and str(tall.size) == "224x288"  # a photo: the nearest aspect
+    assert str(video.size) == "320x192"  # video: at most 256x256 pixels, never slower than the square
     frame = np.zeros((720, 1280, 3), np.uint8)
     cv2.circle(frame, (640, 400), 200, (200, 180, 160), -1)
     assert wide.segment(frame).shape == (720, 1280)

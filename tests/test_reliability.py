@@ -338,6 +338,23 @@ def test_damaged_cached_ir_is_rebuilt_with_a_notice(tmp_path, ir_cache, weights_
     assert ir_problem(folder) is None
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_compiled_model_blob_is_compiled_again(tmp_path, ir_cache, weights_path, damage):
+    """OpenVINO's compiled-model cache (``<cache>/compiled``) makes a second start load a blob; a damaged blob
+    must not stop a run: the model is compiled again and segments like a fresh one."""
+    from vbg.model.segmenter import COMPILED_CACHE, Segmenter
+
+    cache = Path(shutil.copytree(ir_cache, tmp_path / "cache"))
+    settings = dict(model="u2net_lite", weights=str(weights_path), cache_dir=str(cache), size=96, precision="fp32",
+                    resize="fast")
+    frame = cv2.imread(str(SAMPLES / "person.jpg"))
+    expected = Segmenter(**settings).infer(frame)
+    (blob,) = (cache / COMPILED_CACHE).glob("*.blob")
+    blob.chmod(0o600)
+    blob.write_bytes(blob.read_bytes()[:len(blob.read_bytes()) // 3] if damage == "truncated" else b"garbage")
+    assert np.array_equal(Segmenter(**settings).infer(frame), expected)
+
+
 def _convert_cmd(cache: Path, weights: Path) -> list[str]:
     return [sys.executable, "-m", "vbg", "convert", "--model", "u2net_lite", "--size", "96", "--precision", "fp32", "--resize", "fast",
             "--cache-dir", str(cache), "--weights", str(weights)]

@@ -44,7 +44,7 @@ def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: boo
     return SegmenterConfig(
         model=config.model, device=config.device, size=config.size, precision=config.precision,
         resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
-        frame=frame, threads=config.threads, target_fps=fps,
+        frame=frame, threads=config.threads, target_fps=fps, live=live,
         performance_hint=performance_hint(config, live))
 
 

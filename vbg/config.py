@@ -46,10 +46,11 @@ class RunConfig:
     # model
     model: str = DEFAULT_MODEL
     device: str = "CPU"
-    # The person model at the frame's aspect, about 256x256 pixels (352x192 for 720p), INT8, plain resize:
-    # README "Person model" has the accuracy and speed tables this was chosen from.
+    # The person model at the frame's aspect in at most 256x256 pixels (320x192 for 720p; a live input steps
+    # down when the model cannot keep up), the most accurate precision that keeps 1.5x the input's rate (int8
+    # on 2-core CPUs), plain resize: README "Person model" has the tables this was chosen from.
     size: str = "auto"
-    precision: str = "int8"
+    precision: str = "auto"
     resize: str = "fast"
     weights: str | None = None
     cache_dir: str | None = None

@@ -46,7 +46,8 @@ def cached_model(config: SegmenterConfig) -> tuple[Segmenter, threading.Lock]:
     a time use its synchronous request (workers may run several tasks)."""
     from ..model.convert import resolve_size
 
-    key = dataclasses.replace(config, size=str(resolve_size(config.size, config.frame)), frame=None)
+    size = resolve_size(config.size, config.frame, video=config.target_fps is not None)
+    key = dataclasses.replace(config, size=str(size), frame=None)
     with _MODELS_LOCK:
         if key not in _MODELS:
             _MODELS[key] = (Segmenter(config), threading.Lock())

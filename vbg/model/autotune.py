@@ -226,6 +226,44 @@ def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, com
     return LivePlan(fps[precision] >= camera_fps * LIVE_MARGIN, fps[precision], camera_fps)
 
 
+#: plain ``--size auto`` steps down to these budgets (``auto:N``) when the model at the default size is too slow
+#: for the input: a smaller input loses a little accuracy (README "Person model": 0.958 -> 0.954 on portraits
+#: from 256 to 224), a mask that lags the picture loses more.
+SMALLER_AUTO_SIDES = (224, 192)
+
+
+@dataclass(frozen=True)
+class SizeChoice:
+    """What plain ``auto`` size picked: the default budget, or a smaller one the model keeps up at."""
+
+    size: str  # e.g. "288x160"
+    side: int  # the budget's side (auto:N)
+    fps: dict[str, float]  # model rate per tried size, in the order tried
+    target_fps: float
+    precision: str
+
+    def explain(self) -> str:
+        tried = ", ".join(f"{size} {fps:.0f}" for size, fps in self.fps.items())
+        need = self.target_fps * LIVE_MARGIN
+        why = (f"the largest whose model rate is >= {need:.0f} fps ({LIVE_MARGIN:g} x {self.target_fps:g})"
+               if self.fps[self.size] >= need else f"none reaches {need:.0f} fps: the smallest")
+        return (f"size auto: {self.size} (about {self.side}x{self.side} pixels) at {self.precision}, {why}; "
+                f"measured model fps: {tried} (--size forces one)")
+
+
+def choose_size(sizes: list[tuple[int, str]], rate_of, target_fps: float, precision: str) -> SizeChoice | None:
+    """The first of ``sizes`` ((side, "WxH"), largest first) whose model rate ``rate_of(size)`` keeps up with
+    ``target_fps`` (``LIVE_MARGIN`` x it: every live frame can have its own mask); None when the first does
+    (nothing to say: the default stands), the last when none does."""
+    fps: dict[str, float] = {}
+    for index, (side, size) in enumerate(sizes):
+        if size not in fps:
+            fps[size] = rate_of(size)
+        if fps[size] >= target_fps * LIVE_MARGIN or index == len(sizes) - 1:
+            return None if index == 0 else SizeChoice(size, side, fps, target_fps, precision)
+    return None
+
+
 def cached_lines(cache: Path, device_name: str) -> list[str]:
     """The measurements held for ``device_name``: one line per model/size (for ``vbg devices``)."""
     lines = []

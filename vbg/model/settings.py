@@ -25,4 +25,5 @@ class SegmenterConfig:
     performance_hint: str = "LATENCY"  # or THROUGHPUT; "LIVE": measured per machine (see autotune.plan_live)
     calibration: str | None = None  # int8 only: folder of calibration images/videos (default: the samples)
     target_fps: float | None = None  # video: the rate to keep up with, for "auto" and "LIVE" (None: stills)
+    live: bool = False  # a camera's pace: plain size "auto" may step down so the model keeps up (autotune.choose_size)
     threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them
