@@ -35,6 +35,8 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
         sinks.append(NullSink())
     if not sinks:
         raise VbgError(NO_OUTPUT)  # here too: before the model compiles, so the mistake costs no time
+    for sink in sinks:
+        sink.check()
     return sinks
 
 

@@ -23,7 +23,7 @@ def add_model_parsers(sub) -> None:
 def cmd_devices(args: argparse.Namespace) -> int:
     import openvino as ov
 
-    from ..model.autotune import HEADROOM, LIVE_MARGIN, cached_lines
+    from ..model.autotune import HEADROOM, LIVE_MARGIN, SMALLER_AUTO_SIDES, cached_lines
     from ..model.devices import cpu_name, list_devices
     from ..model.weights import cache_dir
 
@@ -41,7 +41,9 @@ def cmd_devices(args: argparse.Namespace) -> int:
         measured = cached_lines(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
         print(f"       --precision auto: the most accurate precision whose measured model fps is >= {HEADROOM:g} x "
               f"the input's frame rate; live runs give each frame its own mask when the model's is >= "
-              f"{LIVE_MARGIN:g} x the camera's" + ("; measured here:" if measured else "; not measured yet (first run)"))
+              f"{LIVE_MARGIN:g} x the camera's, and a live --size auto steps down to auto:"
+              f"{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when it is not"
+              + ("; measured here:" if measured else "; not measured yet (first run)"))
         for line in measured:
             print(f"         {line}")
     print("AUTO   picks among the devices above")

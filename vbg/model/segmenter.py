@@ -170,10 +170,24 @@ class Segmenter:
                                interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(frame)[None]
 
+    def model_input(self, frame: np.ndarray) -> np.ndarray:
+        """What to feed the model for ``frame``: checked (``check_frame``) and, with ``resize="fast"``, already
+        shrunk to the model's size by OpenCV.
+
+        Why: the folded "fast" resize is plain bilinear, the same filter as OpenCV's INTER_LINEAR (masks differ
+        by 0.01 levels on average in fp32, 0.05 in int8), but OpenVINO runs it in float on the whole 720p frame,
+        about 6 ms of CPU per frame, while OpenCV takes 0.14 ms on the bytes.  The model's own resize then has
+        nothing left to do.  "antialias" needs the model's filter, so those frames go in whole."""
+        batch = self.check_frame(frame)
+        width, height = self.size.width, self.size.height
+        if self.config.resize == "fast" and batch.shape[1] > height and batch.shape[2] > width:
+            return cv2.resize(batch[0], (width, height), interpolation=cv2.INTER_LINEAR)[None]
+        return batch
+
     def infer(self, frame: np.ndarray) -> np.ndarray:
         """Synchronous inference: the matte at model resolution (uint8, HxW)."""
         start = time.perf_counter()
-        result = self._request.infer({0: self.check_frame(frame)})
+        result = self._request.infer({0: self.model_input(frame)})
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         return result[0][0, 0].copy()
 

@@ -296,7 +296,7 @@ class Pipeline:
 
     def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
         frame.timings["submitted"] = time.perf_counter()
-        infer_queue.start_async({0: Segmenter.check_frame(frame.image)}, (seq, frame))
+        infer_queue.start_async({0: self.segmenter.model_input(frame.image)}, (seq, frame))
 
     def _offer_live(self, frame: Frame) -> None:
         """Hand a frame to the compositor, replacing a waiting older one (counted as dropped)."""

@@ -30,6 +30,11 @@ class FrameSink(ABC):
         self.frames_written = 0
         self._closed = False
 
+    def check(self) -> None:
+        """Raise VbgError for what can be told before the model is built (no display, no virtual camera), so
+        such a run fails in a moment rather than after the model is timed and compiled.  ``open`` still checks
+        everything."""
+
     @abstractmethod
     def open(self, info: VideoInfo) -> None:
         """Allocate the output for ``info``; raise VbgError for bad settings before any frame is written."""

@@ -67,13 +67,24 @@ class VirtualCameraSink(FrameSink):
         self.camera: Any = None
         self.size: tuple[int, int] = (0, 0)
 
-    def open(self, info: VideoInfo) -> None:
-        import pyvirtualcam
+    def check(self) -> None:
+        """An unknown backend; on Linux a missing v4l2loopback module or a named device that cannot take
+        frames."""
         from pyvirtualcam.camera import BACKENDS
 
         if self.backend is not None and self.backend not in BACKENDS:
             names = ", ".join(sorted(BACKENDS)) or "none on this platform"
             raise VbgError(f"unknown virtual camera backend {self.backend!r}: use one of {names}")
+        if sys.platform.startswith("linux") and self.backend in (None, "v4l2loopback"):
+            if self.device and _linux_device_problem(self.device, ""):
+                raise VbgError(_no_virtual_camera("", self.device))
+            if not self.device and not Path("/sys/module/v4l2loopback").exists():
+                raise VbgError(_no_virtual_camera("", None))
+
+    def open(self, info: VideoInfo) -> None:
+        import pyvirtualcam
+
+        self.check()
         fps = info.rate
         try:
             self.camera = pyvirtualcam.Camera(info.width, info.height, fps, fmt=pyvirtualcam.PixelFormat.BGR,

@@ -32,10 +32,13 @@ class WindowSink(FrameSink):
         self._seen_visible = False
         self._gone = False  # the user closed the window
 
-    def open(self, info: VideoInfo) -> None:
+    def check(self) -> None:
         problem = display_problem()  # before any highgui call: see display_problem
         if problem:
             raise VbgError(problem)
+
+    def open(self, info: VideoInfo) -> None:
+        self.check()
         import cv2
 
         cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
