@@ -34,7 +34,7 @@ HEADROOM = 1.5  # the model may take 1/1.5 of the time: the rest of the pipeline
 LIVE_MARGIN = 0.9
 MEASURE_SECONDS = 1.0
 CACHE_FILE = "autotune.json"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: timed on what the pipeline feeds (Segmenter.model_input), not always a whole 720p frame
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ class RateCache:
     A figure measured while other work held the cores reads low and would otherwise stick: it is stored as
     ``busy``, used, and measured again next time (keeping the higher figure) until one is taken at rest."""
 
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, frame: np.ndarray | None = None) -> None:
         self.path = cache / CACHE_FILE
+        self.frame = frame  # what to time the model on (default: a 720p frame, see ``measure_fps``)
 
     def records(self) -> list[dict]:
         try:
@@ -92,7 +93,7 @@ class RateCache:
         """Time ``precision`` (``compile_for(precision)`` -> CompiledModel, THROUGHPUT hint) and store it with
         the machine's load just before; returns the figure to use (see ``put``)."""
         load = machine_load()
-        return self.put(key, precision, round(measure_fps(compile_for(precision))[0], 1), load)
+        return self.put(key, precision, round(measure_fps(compile_for(precision), frame=self.frame)[0], 1), load)
 
     def put(self, key: ModelKey, precision: str, fps: float, load: float | None) -> float:
         """Store one measurement (``load``: per core, taken just before it); returns the figure to use, the
@@ -199,10 +200,10 @@ def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS, fr
 
 
 def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: float, cache: Path,
-                     compile_for) -> PrecisionChoice:
+                     compile_for, frame: np.ndarray | None = None) -> PrecisionChoice:
     """Pick the precision for ``key``, measuring with ``compile_for(precision)`` -> CompiledModel (THROUGHPUT
-    hint) what the cache does not hold yet."""
-    rates = RateCache(cache)
+    hint) on ``frame`` what the cache does not hold yet."""
+    rates = RateCache(cache, frame)
     fps = rates.get(key)
     cached = True
     need = target_fps * HEADROOM
@@ -217,9 +218,10 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
     return PrecisionChoice(precision, fps, target_fps, key.device, cached)
 
 
-def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for) -> LivePlan:
+def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for,
+              frame: np.ndarray | None = None) -> LivePlan:
     """The live policy for ``precision`` at ``camera_fps``, from the cached (or now measured) async rate."""
-    rates = RateCache(cache)
+    rates = RateCache(cache, frame)
     fps = rates.get(key)
     if precision not in fps:
         fps[precision] = rates.measure(key, precision, compile_for)

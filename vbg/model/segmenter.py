@@ -107,7 +107,7 @@ class Segmenter:
         if not self._measurable:
             return default_precision(self.core, config.device)
         self.precision_choice = choose_precision(self.core, config.device, self._key(), config.target_fps, cache,
-                                                 self._compile_throughput(cache))
+                                                 self._compile_throughput(cache), self._probe())
         notice(self.precision_choice.explain())
         return self.precision_choice.precision
 
@@ -115,11 +115,10 @@ class Segmenter:
         """Plain ``auto`` on a live input: the default budget, or a smaller one when the model is too slow there
         for the camera's rate (measured, cached; see ``autotune.choose_size``).  Files keep the default: they
         lose no frame however long the model takes, so accuracy wins."""
-        rates = RateCache(cache)
-
         def rate_of(text: str) -> float:
             size = InputSize.parse(text)
             key = self._key(size)
+            rates = RateCache(cache, self._probe(size))
             return rates.get(key).get(self.precision) or rates.measure(key, self.precision,
                                                                       self._compile_throughput(cache, size))
 
@@ -138,7 +137,7 @@ class Segmenter:
         if not self._measurable:
             return "LATENCY"
         self.live_plan = plan_live(self._key(), self.precision, config.target_fps, cache,
-                                   self._compile_throughput(cache))
+                                   self._compile_throughput(cache), self._probe())
         notice(self.live_plan.explain())
         return self.live_plan.hint
 
@@ -178,11 +177,19 @@ class Segmenter:
         by 0.01 levels on average in fp32, 0.05 in int8), but OpenVINO runs it in float on the whole 720p frame,
         about 6 ms of CPU per frame, while OpenCV takes 0.14 ms on the bytes.  The model's own resize then has
         nothing left to do.  "antialias" needs the model's filter, so those frames go in whole."""
-        batch = self.check_frame(frame)
-        width, height = self.size.width, self.size.height
-        if self.config.resize == "fast" and batch.shape[1] > height and batch.shape[2] > width:
-            return cv2.resize(batch[0], (width, height), interpolation=cv2.INTER_LINEAR)[None]
+        return self._shrunk(self.check_frame(frame), self.size)
+
+    def _shrunk(self, batch: np.ndarray, size: InputSize) -> np.ndarray:
+        if self.config.resize == "fast" and batch.shape[1] > size.height and batch.shape[2] > size.width:
+            return cv2.resize(batch[0], (size.width, size.height), interpolation=cv2.INTER_LINEAR)[None]
         return batch
+
+    def _probe(self, size: InputSize | None = None) -> np.ndarray:
+        """The frame the model is timed on: noise at the frame size to come (720p if unknown), fed as
+        ``model_input`` feeds the pipeline's frames."""
+        width, height = self.config.frame or (1280, 720)
+        noise = np.random.default_rng(0).integers(0, 256, (1, height, width, 3), dtype=np.uint8)
+        return self._shrunk(self.check_frame(noise[0]), size or self.size)
 
     def infer(self, frame: np.ndarray) -> np.ndarray:
         """Synchronous inference: the matte at model resolution (uint8, HxW)."""
