@@ -27,6 +27,17 @@ def test_fast_resize_is_close_in_fp32(make_segmenter):
     assert mean_abs_error(make_segmenter(precision="fp32", resize="fast")) <= MAE_BOUNDS["fp32"]
 
 
+def test_fast_resize_frames_are_shrunk_before_the_model_with_the_same_masks(make_segmenter):
+    """With ``resize="fast"`` the frame goes in already shrunk by OpenCV (cheaper than the model's float resize
+    of the whole frame); the masks must be those of the model's own resize."""
+    seg = make_segmenter(size="320x192", precision="fp32", resize="fast")
+    frame = cv2.resize(cv2.imread(str(sorted((REFERENCE / "images").iterdir())[0])), (1280, 720))
+    assert seg.model_input(frame).shape == (1, 192, 320, 3)
+    whole = seg._request.infer({0: seg.check_frame(frame)})[0][0, 0]  # the model's own resize
+    assert np.abs(seg.infer(frame).astype(np.float32) - whole).mean() < 0.5  # levels of 255
+    assert make_segmenter(precision="fp32").model_input(frame).shape == (1, 720, 1280, 3)  # antialias: whole
+
+
 def test_precisions_really_differ_in_compute(make_segmenter):
     """bf16 must not silently be fp32 (or vice versa): the CPU plugin default would blur that distinction."""
     image = next(reference_pairs())[1]
