@@ -3,6 +3,10 @@ choice is shown (no wall-clock asserts: the rule is checked against whatever thi
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,3 +151,16 @@ def test_a_live_run_too_slow_at_the_default_size_steps_down_and_a_file_does_not(
     clip = run_vbg("run", "lavfi:testsrc=size=1280x720:rate=30", *args)
     assert clip.returncode == 0, clip.stderr
     assert "size auto" not in clip.stderr and "320x192)" in clip.stderr.splitlines()[-1]
+
+
+def test_the_machine_counts_as_busy_while_other_processes_hold_every_core():
+    """``machine_load`` reads the CPU in use right now (not the load average, which still counts the previous
+    vbg run): with a busy loop on every core it must read busy."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.3)
+        assert autotune.machine_load() >= autotune.BUSY_LOAD
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()

@@ -50,15 +50,34 @@ class ModelKey:
     openvino: str
 
 
-def machine_load() -> float | None:
-    """The 1-minute load average per core (None where the OS has none)."""
+def machine_load(sample_seconds: float = 0.2) -> float | None:
+    """How busy the cores are right now, 0..1 per core: the share of CPU time not idle over ``sample_seconds``
+    (Linux ``/proc/stat``); elsewhere the 1-minute load average per core; None where neither exists.
+
+    Right now, not the load average: that still counts the vbg run that ended a moment ago, so every run after
+    another would have found the machine "busy" and timed the model again."""
+    try:
+        first = _cpu_times()
+        time.sleep(sample_seconds)
+        second = _cpu_times()
+        total = sum(second) - sum(first)
+        idle = (second[3] + second[4]) - (first[3] + first[4])  # idle + iowait
+        return max(0.0, 1 - idle / total) if total > 0 else None
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.getloadavg()[0] / (os.cpu_count() or 1)
     except (AttributeError, OSError):
         return None
 
 
-BUSY_LOAD = 0.5  # load per core from which the machine counts as busy
+def _cpu_times() -> list[int]:
+    """The machine's CPU time counters (user, nice, system, idle, iowait, ...) from ``/proc/stat``."""
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
+
+
+BUSY_LOAD = 0.5  # share of the cores in use from which the machine counts as busy
 
 
 class RateCache:
@@ -109,8 +128,8 @@ class RateCache:
         record["fps"][precision] = value
         record["busy"] = sorted((set(record.get("busy", [])) - {precision}) | ({precision} if busy else set()))
         if busy:
-            notice(f"the machine was busy while timing the model (load {load:.1f} per core): using {value:.0f} fps "
-                   "now and timing it again next time")
+            notice(f"the machine was busy while timing the model ({load:.0%} of the CPU in use by other work): "
+                   f"using {value:.0f} fps now and timing it again next time")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
