@@ -30,6 +30,12 @@ from vbg.compose.refine import MaskRefiner, RefineConfig, TemporalSmoother, ramp
 from vbg.model.segmenter import Segmenter  # noqa: E402
 
 
+def video_default(frame: np.ndarray) -> Segmenter:
+    """The model ``vbg run`` gives a 30 fps clip of ``frame``'s size by default (size and precision ``auto``)."""
+    return Segmenter(size=RunConfig.size, precision=RunConfig.precision, resize=RunConfig.resize,
+                     frame=(frame.shape[1], frame.shape[0]), target_fps=30.0)
+
+
 def load_frames(clip: Path, count: int) -> list[np.ndarray]:
     import av
 
@@ -83,7 +89,7 @@ def accuracy_table(reference: Path) -> None:
     base = cv2.resize(cv2.imread(str(REPO / "samples" / "person.jpg")), (640, 640))[140:500].astype(np.int16)
     rng = np.random.default_rng(1)
     frames = [np.clip(base + rng.normal(0, 6, base.shape).round(), 0, 255).astype(np.uint8) for _ in range(20)]
-    segmenter = Segmenter(size=RunConfig.size, precision=RunConfig.precision, resize=RunConfig.resize)
+    segmenter = video_default(frames[0])
     masks = [segmenter.infer(f) for f in frames]
     print(f"\n| still scene + noise (sigma 6), {segmenter.describe()} | mean alpha change per frame |\n|---|---:|")
     for label, config in (("no refinement", RefineConfig.off()), ("refined, no smoothing", RefineConfig(temporal=0)),
@@ -105,7 +111,7 @@ def main() -> None:
 
     cv2.setNumThreads(cv2.getNumberOfCPUs())
     frames = load_frames(args.clip, args.frames)
-    segmenter = Segmenter(size=RunConfig.size, precision=RunConfig.precision, resize=RunConfig.resize)
+    segmenter = video_default(frames[0])
     masks = [segmenter.infer(f) for f in frames]
     h, w = frames[0].shape[:2]
     pairs = list(zip(frames, masks))
