@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -86,9 +87,11 @@ class RateCache:
     A figure measured while other work held the cores reads low and would otherwise stick: it is stored as
     ``busy``, used, and measured again next time (keeping the higher figure) until one is taken at rest."""
 
-    def __init__(self, cache: Path, frame: np.ndarray | None = None) -> None:
+    def __init__(self, cache: Path, probe: Callable[[], np.ndarray] | None = None) -> None:
         self.path = cache / CACHE_FILE
-        self.frame = frame  # what to time the model on (default: a 720p frame, see ``measure_fps``)
+        # makes the frame to time the model on (default: a 720p frame, see ``measure_fps``); called only when
+        # something is timed, so a start served from the cache builds no frame
+        self.probe = probe
 
     def records(self) -> list[dict]:
         try:
@@ -112,7 +115,13 @@ class RateCache:
         """Time ``precision`` (``compile_for(precision)`` -> CompiledModel, THROUGHPUT hint) and store it with
         the machine's load just before; returns the figure to use (see ``put``)."""
         load = machine_load()
-        return self.put(key, precision, round(measure_fps(compile_for(precision), frame=self.frame)[0], 1), load)
+        frame = self.probe() if self.probe is not None else None
+        return self.put(key, precision, round(measure_fps(compile_for(precision), frame=frame)[0], 1), load)
+
+    def rate(self, key: ModelKey, precision: str, compile_for) -> float:
+        """The figure for ``key`` and ``precision``: from the cache if measured at rest, else timed now."""
+        fps = self.get(key)
+        return fps[precision] if precision in fps else self.measure(key, precision, compile_for)
 
     def put(self, key: ModelKey, precision: str, fps: float, load: float | None) -> float:
         """Store one measurement (``load``: per core, taken just before it); returns the figure to use, the
@@ -219,10 +228,10 @@ def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS, fr
 
 
 def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: float, cache: Path,
-                     compile_for, frame: np.ndarray | None = None) -> PrecisionChoice:
+                     compile_for, probe: Callable[[], np.ndarray] | None = None) -> PrecisionChoice:
     """Pick the precision for ``key``, measuring with ``compile_for(precision)`` -> CompiledModel (THROUGHPUT
-    hint) on ``frame`` what the cache does not hold yet."""
-    rates = RateCache(cache, frame)
+    hint) on ``probe()`` what the cache does not hold yet."""
+    rates = RateCache(cache, probe)
     fps = rates.get(key)
     cached = True
     need = target_fps * HEADROOM
@@ -238,13 +247,10 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
 
 
 def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for,
-              frame: np.ndarray | None = None) -> LivePlan:
+              probe: Callable[[], np.ndarray] | None = None) -> LivePlan:
     """The live policy for ``precision`` at ``camera_fps``, from the cached (or now measured) async rate."""
-    rates = RateCache(cache, frame)
-    fps = rates.get(key)
-    if precision not in fps:
-        fps[precision] = rates.measure(key, precision, compile_for)
-    return LivePlan(fps[precision] >= camera_fps * LIVE_MARGIN, fps[precision], camera_fps)
+    fps = RateCache(cache, probe).rate(key, precision, compile_for)
+    return LivePlan(fps >= camera_fps * LIVE_MARGIN, fps, camera_fps)
 
 
 #: plain ``--size auto`` steps down to these budgets (``auto:N``) when the model at the default size is too slow

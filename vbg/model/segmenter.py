@@ -107,7 +107,7 @@ class Segmenter:
         if not self._measurable:
             return default_precision(self.core, config.device)
         self.precision_choice = choose_precision(self.core, config.device, self._key(), config.target_fps, cache,
-                                                 self._compile_throughput(cache), self._probe())
+                                                 self._compile_throughput(cache), self._probe)
         notice(self.precision_choice.explain())
         return self.precision_choice.precision
 
@@ -117,10 +117,8 @@ class Segmenter:
         lose no frame however long the model takes, so accuracy wins."""
         def rate_of(text: str) -> float:
             size = InputSize.parse(text)
-            key = self._key(size)
-            rates = RateCache(cache, self._probe(size))
-            return rates.get(key).get(self.precision) or rates.measure(key, self.precision,
-                                                                      self._compile_throughput(cache, size))
+            return RateCache(cache, lambda: self._probe(size)).rate(self._key(size), self.precision,
+                                                                    self._compile_throughput(cache, size))
 
         sizes = [(side, str(resolve_size(f"auto:{side}", self.config.frame, video=True)))
                  for side in (AUTO_SIDE, *SMALLER_AUTO_SIDES)]
@@ -137,7 +135,7 @@ class Segmenter:
         if not self._measurable:
             return "LATENCY"
         self.live_plan = plan_live(self._key(), self.precision, config.target_fps, cache,
-                                   self._compile_throughput(cache), self._probe())
+                                   self._compile_throughput(cache), self._probe)
         notice(self.live_plan.explain())
         return self.live_plan.hint
 

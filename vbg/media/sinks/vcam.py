@@ -30,19 +30,22 @@ def _linux_device_problem(device: str, fix: str) -> str | None:
     return None
 
 
+#: how to get a usable virtual camera on Linux, the end of every such error
+LINUX_FIX = (f"run `{MODPROBE}` (package v4l2loopback-dkms; devices=2 for a second one), "
+             f"then pass the device that `vbg cameras` lists to --vcam-device")
+
+
 def _no_virtual_camera(detail: str, device: str | None) -> str:
     """The one-line VbgError message for a virtual camera that cannot start, per platform."""
     if sys.platform.startswith("linux"):
         loaded = Path("/sys/module/v4l2loopback").exists()
-        fix = (f"run `{MODPROBE}` (package v4l2loopback-dkms; devices=2 for a second one), "
-               f"then pass the device that `vbg cameras` lists to --vcam-device")
         if device:
-            return (_linux_device_problem(device, fix)
-                    or f"virtual camera {device} could not be opened ({detail}): {fix}")
+            return (_linux_device_problem(device, LINUX_FIX)
+                    or f"virtual camera {device} could not be opened ({detail}): {LINUX_FIX}")
         # without the module pyvirtualcam's own text only repeats this advice; with it, the detail matters
         what = f"no usable virtual camera device ({detail})" if loaded else \
             "no virtual camera device found (v4l2loopback is not loaded)"
-        return f"{what}: {fix}"
+        return f"{what}: {LINUX_FIX}"
     if sys.platform == "darwin":
         return (f"no virtual camera available ({detail}): install OBS Studio and start its Virtual Camera once, "
                 f"then retry")
@@ -76,8 +79,9 @@ class VirtualCameraSink(FrameSink):
             names = ", ".join(sorted(BACKENDS)) or "none on this platform"
             raise VbgError(f"unknown virtual camera backend {self.backend!r}: use one of {names}")
         if sys.platform.startswith("linux") and self.backend in (None, "v4l2loopback"):
-            if self.device and _linux_device_problem(self.device, ""):
-                raise VbgError(_no_virtual_camera("", self.device))
+            problem = _linux_device_problem(self.device, LINUX_FIX) if self.device else None
+            if problem:
+                raise VbgError(problem)
             if not self.device and not Path("/sys/module/v4l2loopback").exists():
                 raise VbgError(_no_virtual_camera("", None))
 
