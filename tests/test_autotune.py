@@ -62,7 +62,7 @@ def test_auto_takes_the_most_accurate_precision_that_keeps_up_and_caches_the_mea
     easy = choose_precision(core, "CPU", key, 0.01, cache, compile_for)  # anything keeps up with 0.01 fps
     assert easy.precision == "fp32" and calls == ["fp32"] and not easy.cached  # faster ones not even measured
 
-    hard = choose_precision(core, "CPU", key, 1e6, cache, compile_for)  # nothing keeps up: the fastest
+    hard = choose_precision(core, "CPU", key, 1e6, cache, compile_for, tie=1.0)  # none keeps up: the fastest
     assert calls == order  # fp32 came from the cache; every other candidate measured once
     assert set(hard.fps) == set(order) and all(v > 0 for v in hard.fps.values())
     assert hard.precision == max(hard.fps, key=hard.fps.get) and "none reaches" in hard.explain()
@@ -74,6 +74,27 @@ def test_auto_takes_the_most_accurate_precision_that_keeps_up_and_caches_the_mea
     assert again.precision == keeps_up[0]
     assert RateCache(cache).get(key) == hard.fps
     assert RateCache(cache).get(ModelKey(**{**key.__dict__, "size": "96x96"})) == {}  # another size: not measured
+
+
+def test_close_rates_measured_now_are_timed_again_side_by_side_and_stored(tiny, at_rest):
+    core, cache, calls, compile_for, key = tiny.core, tiny.cache, tiny.calls, tiny.compile_for, tiny.key
+    order = candidates(core, "CPU")
+    choice = choose_precision(core, "CPU", key, 1e6, cache, compile_for, tie=float("inf"))  # all count as close
+    assert calls == order  # each compiled once: the side-by-side rounds reuse the compiled models
+    assert choice.side_by_side == tuple(order) and "timed again side by side" in choice.explain()
+    assert RateCache(cache).get(key) == choice.fps  # the side-by-side figures replaced the first ones
+    assert choice.precision == max(choice.fps, key=choice.fps.get)
+    again = choose_precision(core, "CPU", key, 1e6, cache, compile_for, tie=float("inf"))
+    assert again.cached and not again.side_by_side and calls == order  # from the cache: nothing timed again
+    assert autotune.near_ties({"fp32": 10.0, "bf16": 23.0, "int8": 24.0}) == ["bf16", "int8"]
+    assert autotune.near_ties({"fp32": 14.0, "bf16": 26.0, "int8": 41.0}) == ["int8"]
+
+
+def test_side_by_side_rounds_time_every_model_and_keep_their_order(tiny):
+    fast = tiny.compile_for("fp32")
+    rates = autotune.measure_side_by_side({"a": fast, "b": fast}, rounds=2, seconds=0.2)
+    assert set(rates) == {"a", "b"} and all(v > 0 for v in rates.values())
+    assert 0.5 < rates["a"] / rates["b"] < 2  # the same model alike, measured in the same spells
 
 
 def test_live_plan_gives_own_masks_only_when_the_measured_rate_is_above_the_camera(tiny, at_rest):

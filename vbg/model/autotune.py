@@ -34,6 +34,11 @@ HEADROOM = 1.5  # the model may take 1/1.5 of the time: the rest of the pipeline
 #: (a default model measured at 29.9 fps gave 99 % own masks at 30 fps, README "Pipeline").
 LIVE_MARGIN = 0.9
 MEASURE_SECONDS = 1.0
+#: when no candidate keeps up, the fastest is taken; candidates within this ratio of it are timed again side by
+#: side (``measure_side_by_side``), since one second each, taken one after another, can land in different
+#: spells of a shared machine (bf16 and int8 once both read 23 fps where int8 runs at 41 and bf16 at 26)
+NEAR_TIE = 1.25
+SIDE_BY_SIDE_ROUNDS = 4
 CACHE_FILE = "autotune.json"
 CACHE_VERSION = 3  # 3: timed on what the pipeline feeds (Segmenter.model_input), not always a whole 720p frame
 
@@ -111,12 +116,14 @@ class RateCache:
         busy = set(record.get("busy", []))
         return {p: v for p, v in record["fps"].items() if p not in busy}
 
+    def frame(self) -> np.ndarray | None:
+        return self.probe() if self.probe is not None else None
+
     def measure(self, key: ModelKey, precision: str, compile_for) -> float:
         """Time ``precision`` (``compile_for(precision)`` -> CompiledModel, THROUGHPUT hint) and store it with
         the machine's load just before; returns the figure to use (see ``put``)."""
         load = machine_load()
-        frame = self.probe() if self.probe is not None else None
-        return self.put(key, precision, round(measure_fps(compile_for(precision), frame=frame)[0], 1), load)
+        return self.put(key, precision, round(measure_fps(compile_for(precision), frame=self.frame())[0], 1), load)
 
     def rate(self, key: ModelKey, precision: str, compile_for) -> float:
         """The figure for ``key`` and ``precision``: from the cache if measured at rest, else timed now."""
@@ -169,12 +176,15 @@ class PrecisionChoice:
     target_fps: float
     device_name: str
     cached: bool
+    side_by_side: tuple[str, ...] = ()  # near ties timed again in alternating rounds
 
     def explain(self) -> str:
         rates = ", ".join(f"{p} {self.fps[p]:.0f}" for p in ACCURACY_ORDER if p in self.fps)
         need = self.target_fps * HEADROOM
         why = (f"the most accurate at >= {need:.0f} fps ({HEADROOM:g} x {self.target_fps:g})"
                if self.fps[self.precision] >= need else f"none reaches {need:.0f} fps: the fastest")
+        if self.side_by_side:
+            why += f" ({' and '.join(self.side_by_side)} were close: timed again side by side)"
         return (f"precision auto: {self.precision} on {self.device_name}, {why}; measured model fps: {rates}"
                 + (" (cached; delete " + CACHE_FILE + " in the cache folder to measure again)" if self.cached else ""))
 
@@ -227,23 +237,53 @@ def measure_fps(compiled: ov.CompiledModel, seconds: float = MEASURE_SECONDS, fr
     return done / (time.perf_counter() - start), count
 
 
+def measure_side_by_side(compiled: dict[str, ov.CompiledModel], frame: np.ndarray | None = None,
+                         rounds: int = SIDE_BY_SIDE_ROUNDS, seconds: float = MEASURE_SECONDS / 2) -> dict[str, float]:
+    """Median fps per model over ``rounds`` rounds that each time every model in turn for ``seconds``: a slow
+    spell of the machine then falls on all of them alike, so their ratio holds even when their level does not."""
+    runs: dict[str, list[float]] = {name: [] for name in compiled}
+    for _ in range(rounds):
+        for name, model in compiled.items():
+            runs[name].append(measure_fps(model, seconds, frame)[0])
+    return {name: float(np.median(values)) for name, values in runs.items()}
+
+
+def near_ties(fps: dict[str, float], ratio: float = NEAR_TIE) -> list[str]:
+    """The precisions within ``ratio`` of the fastest (most accurate first): the ones whose order a single
+    measurement each may have got wrong."""
+    best = max(fps.values())
+    return [p for p in ACCURACY_ORDER if p in fps and fps[p] * ratio >= best]
+
+
 def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: float, cache: Path,
-                     compile_for, probe: Callable[[], np.ndarray] | None = None) -> PrecisionChoice:
+                     compile_for, probe: Callable[[], np.ndarray] | None = None,
+                     tie: float = NEAR_TIE) -> PrecisionChoice:
     """Pick the precision for ``key``, measuring with ``compile_for(precision)`` -> CompiledModel (THROUGHPUT
-    hint) on ``probe()`` what the cache does not hold yet."""
+    hint) on ``probe()`` what the cache does not hold yet.  When none keeps up and the fastest was measured now
+    against another within ``tie``, those are timed again side by side and the figures replaced."""
     rates = RateCache(cache, probe)
     fps = rates.get(key)
-    cached = True
+    compiled: dict[str, ov.CompiledModel] = {}
     need = target_fps * HEADROOM
     for precision in candidates(core, device):
         if precision not in fps:
-            cached = False
-            fps[precision] = rates.measure(key, precision, compile_for)
+            compiled[precision] = compile_for(precision)
+            load = machine_load()
+            measured = measure_fps(compiled[precision], frame=rates.frame())[0]
+            fps[precision] = rates.put(key, precision, round(measured, 1), load)
         if fps[precision] >= need:
             break  # the most accurate that keeps up: faster ones need not be measured
     enough = [p for p in ACCURACY_ORDER if p in fps and fps[p] >= need]
+    close = near_ties(fps, tie) if not enough and compiled else []
+    side_by_side: tuple[str, ...] = ()
+    if len(close) > 1 and any(p in compiled for p in close):
+        side_by_side = tuple(close)
+        load = machine_load()
+        models = {p: compiled[p] if p in compiled else compile_for(p) for p in close}
+        for p, value in measure_side_by_side(models, rates.frame()).items():
+            fps[p] = rates.put(key, p, round(value, 1), load)
     precision = enough[0] if enough else max(fps, key=fps.get)
-    return PrecisionChoice(precision, fps, target_fps, key.device, cached)
+    return PrecisionChoice(precision, fps, target_fps, key.device, not compiled, side_by_side)
 
 
 def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for,
