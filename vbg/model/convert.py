@@ -131,6 +131,10 @@ def openvino_version() -> str:
     return ov.get_version().split("-")[0]
 
 
+#: how the graph is built: 2 = the fused map from matrix-product side resizes (``u2net.FusedOutput``)
+GRAPH_VERSION = 2
+
+
 @dataclass(frozen=True)
 class IRKey:
     """Everything that changes a converted model; its string form names the cache entry."""
@@ -145,7 +149,7 @@ class IRKey:
     @property
     def dirname(self) -> str:
         return (f"{self.model}-{self.size}-{self.precision}-{self.resize}-"
-                f"{self.weights_sha256[:12]}-ov{self.openvino}")
+                f"{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}")
 
 
 def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
@@ -224,6 +228,7 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
     def convert() -> tuple[ov.Model, dict]:
         model = fold_preprocessing(convert_to_openvino(spec, weights, size), resize)
         return model, {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
-                       "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino}
+                       "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino,
+                       "graph": GRAPH_VERSION}
 
     return cached_ir(cache / "ir" / key.dirname, convert, force=force, compress_to_fp16=key.precision == "fp16")
