@@ -124,3 +124,22 @@ def test_input_size_parsing():
     assert InputSize.parse("320") == InputSize(320, 320)
     assert InputSize.parse("192x320") == InputSize(192, 320)
     assert str(InputSize.parse(256)) == "256x256"
+
+
+@pytest.mark.parametrize("shape", [(192, 320), (224, 288), (100, 77)])
+def test_the_exported_fused_map_equals_the_networks_own(weights_path, shape):
+    """The IR's fused map (side maps resized by matrix products, ``FusedOutput``) is the network's first output."""
+    import torch
+
+    from vbg.model.u2net import U2NETP, FusedOutput, bilinear_matrix, upsample_like
+
+    net = U2NETP()
+    net.load_state_dict(torch.load(weights_path, map_location="cpu"))
+    net.eval()
+    x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(FusedOutput(net)(x), net(x)[0], atol=1e-6)
+    side = torch.randn(1, 1, 6, 10)  # the matrices are PyTorch's bilinear resize, not an approximation of it
+    target = torch.zeros(1, 1, 192, 320)
+    by_matrices = bilinear_matrix(192, 6) @ side @ bilinear_matrix(320, 10).T
+    assert torch.allclose(by_matrices, upsample_like(side, target), atol=1e-6)
