@@ -40,7 +40,7 @@ MEASURE_SECONDS = 1.0
 NEAR_TIE = 1.25
 SIDE_BY_SIDE_ROUNDS = 4
 CACHE_FILE = "autotune.json"
-CACHE_VERSION = 3  # 3: timed on what the pipeline feeds (Segmenter.model_input), not always a whole 720p frame
+CACHE_VERSION = 4  # 3: timed on what the pipeline feeds (Segmenter.model_input); 4: model graph 2 (convert.GRAPH_VERSION)
 
 
 @dataclass(frozen=True)
