@@ -35,7 +35,7 @@ from vbg.model.convert import build_ir, fold_preprocessing, resolve_size  # noqa
 from vbg.model.devices import cpu_name, runtime_config  # noqa: E402
 from vbg.model.quantize import CalibrationSet, quantize_model  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-from vbg.model.weights import get_spec, load_checked  # noqa: E402
+from vbg.model.weights import cache_dir, get_spec, load_checked  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16", "int8")
 
@@ -81,7 +81,7 @@ def main() -> None:
                                           cache_dir=args.cache_dir))
     frame = segmenter.model_input(next(iter(open_source(str(ROOT / "samples" / "person_720p.mp4")))).image)
     core = ov.Core()
-    cache = Path(segmenter.ir_path).parents[2]
+    cache = cache_dir(args.cache_dir)
     with tempfile.TemporaryDirectory() as tmp:
         old = graph1_irs(args.model, segmenter.weights_path, size, Path(tmp))
         models, masks = {}, {}

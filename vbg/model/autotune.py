@@ -95,8 +95,9 @@ class RateCache:
     def __init__(self, cache: Path, probe: Callable[[], np.ndarray] | None = None) -> None:
         self.path = cache / CACHE_FILE
         # makes the frame to time the model on (default: a 720p frame, see ``measure_fps``); called only when
-        # something is timed, so a start served from the cache builds no frame
+        # something is timed, so a start served from the cache builds no frame, and then only once
         self.probe = probe
+        self._frame: np.ndarray | None = None
 
     def records(self) -> list[dict]:
         try:
@@ -117,18 +118,21 @@ class RateCache:
         return {p: v for p, v in record["fps"].items() if p not in busy}
 
     def frame(self) -> np.ndarray | None:
-        return self.probe() if self.probe is not None else None
+        if self._frame is None and self.probe is not None:
+            self._frame = self.probe()
+        return self._frame
 
-    def measure(self, key: ModelKey, precision: str, compile_for) -> float:
-        """Time ``precision`` (``compile_for(precision)`` -> CompiledModel, THROUGHPUT hint) and store it with
-        the machine's load just before; returns the figure to use (see ``put``)."""
+    def measure(self, key: ModelKey, precision: str, compiled: ov.CompiledModel) -> float:
+        """Time ``compiled`` (``precision``, THROUGHPUT hint) and store it with the machine's load just before;
+        returns the figure to use (see ``put``)."""
         load = machine_load()
-        return self.put(key, precision, round(measure_fps(compile_for(precision), frame=self.frame())[0], 1), load)
+        return self.put(key, precision, round(measure_fps(compiled, frame=self.frame())[0], 1), load)
 
     def rate(self, key: ModelKey, precision: str, compile_for) -> float:
-        """The figure for ``key`` and ``precision``: from the cache if measured at rest, else timed now."""
+        """The figure for ``key`` and ``precision``: from the cache if measured at rest, else timed now on
+        ``compile_for(precision)``."""
         fps = self.get(key)
-        return fps[precision] if precision in fps else self.measure(key, precision, compile_for)
+        return fps[precision] if precision in fps else self.measure(key, precision, compile_for(precision))
 
     def put(self, key: ModelKey, precision: str, fps: float, load: float | None) -> float:
         """Store one measurement (``load``: per core, taken just before it); returns the figure to use, the
@@ -267,14 +271,12 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
     need = target_fps * HEADROOM
     for precision in candidates(core, device):
         if precision not in fps:
-            compiled[precision] = compile_for(precision)
-            load = machine_load()
-            measured = measure_fps(compiled[precision], frame=rates.frame())[0]
-            fps[precision] = rates.put(key, precision, round(measured, 1), load)
+            compiled[precision] = compile_for(precision)  # kept: a near tie times it again below
+            fps[precision] = rates.measure(key, precision, compiled[precision])
         if fps[precision] >= need:
             break  # the most accurate that keeps up: faster ones need not be measured
     enough = [p for p in ACCURACY_ORDER if p in fps and fps[p] >= need]
-    close = near_ties(fps, tie) if not enough and compiled else []
+    close = [] if enough else near_ties(fps, tie)
     side_by_side: tuple[str, ...] = ()
     if len(close) > 1 and any(p in compiled for p in close):
         side_by_side = tuple(close)
