@@ -3,6 +3,7 @@ choice is shown (no wall-clock asserts: the rule is checked against whatever thi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -136,6 +137,40 @@ def test_a_figure_measured_on_a_busy_machine_is_used_once_and_measured_again(tin
     assert RateCache(cache).get(key) == {"fp32": rested.model_fps}
     plan_live(key, "fp32", 0.5, cache, compile_for)
     assert calls == ["fp32", "fp32"]  # now cached
+
+
+def test_an_old_figure_that_turned_a_setting_down_is_timed_again_when_a_faster_hour_could_pass_it(tiny, at_rest):
+    """A figure from a slow hour would hold the lower setting for good: once it is RECHECK_AFTER old, a figure
+    below what is needed, but not by more than SWING, is timed again; a recent one, a passing one, or one that
+    no hour could lift are used as they are."""
+    core, cache, calls, compile_for, key = tiny.core, tiny.cache, tiny.calls, tiny.compile_for, tiny.key
+    rates = RateCache(cache)
+
+    def seed(fps: float, age: float) -> None:
+        rates.put(key, "fp32", fps, 0.0)
+        data = json.loads(rates.path.read_text())
+        data["records"][0]["at"]["fp32"] -= age
+        rates.path.write_text(json.dumps(data))
+
+    old = 2 * autotune.RECHECK_AFTER
+    seed(10.0, old)
+    assert rates.rate(key, "fp32", compile_for) == 10.0  # held against nothing: the cached figure
+    assert rates.rate(key, "fp32", compile_for, 9.0) == 10.0  # it passes
+    assert rates.rate(key, "fp32", compile_for, 10.0 * autotune.SWING + 1) == 10.0  # no hour lifts it that far
+    seed(10.0, autotune.RECHECK_AFTER / 2)
+    assert rates.rate(key, "fp32", compile_for, 15.0) == 10.0  # turned 15 down, but recently
+    assert calls == []
+
+    seed(10.0, old)
+    assert rates.outdated(key, "fp32", 15.0)
+    live = plan_live(key, "fp32", 15.0 / LIVE_MARGIN, cache, compile_for)  # timed again: the tiny model's real rate
+    assert calls == ["fp32"] and live.model_fps == rates.get(key)["fp32"]
+    assert time.time() - json.loads(rates.path.read_text())["records"][0]["at"]["fp32"] < 600
+    assert not rates.outdated(key, "fp32", 15.0)
+
+    seed(10.0, old)  # the same through --precision auto: fp32 turned down at 15 fps needed, timed again
+    choice = choose_precision(core, "CPU", key, 15.0 / HEADROOM, cache, compile_for)
+    assert calls[:2] == ["fp32", "fp32"] and not choice.cached
 
 
 def test_size_auto_keeps_the_default_budget_while_the_model_keeps_up_else_steps_down():

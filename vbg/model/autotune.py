@@ -39,6 +39,12 @@ MEASURE_SECONDS = 1.0
 #: spells of a shared machine (bf16 and int8 once both read 23 fps where int8 runs at 41 and bf16 at 26)
 NEAR_TIE = 1.25
 SIDE_BY_SIDE_ROUNDS = 4
+#: a figure that turned a setting down (a more accurate precision, the default size) is timed again once it is
+#: this old, if this machine could plausibly run that setting fast enough in another hour: the project's 2-core
+#: machines swing by up to SWING (int8 at 320x192: 41 fps in one hour, 21 in another), and a figure taken in a
+#: slow hour would otherwise hold the lower setting for good
+RECHECK_AFTER = 3600.0
+SWING = 2.0
 CACHE_FILE = "autotune.json"
 CACHE_VERSION = 4  # 3: timed on what the pipeline feeds (Segmenter.model_input); 4: model graph 2 (convert.GRAPH_VERSION)
 
@@ -90,7 +96,9 @@ class RateCache:
     """Measured model fps per ``ModelKey`` and precision, in ``<cache>/autotune.json`` (a list of records).
 
     A figure measured while other work held the cores reads low and would otherwise stick: it is stored as
-    ``busy``, used, and measured again next time (keeping the higher figure) until one is taken at rest."""
+    ``busy``, used, and measured again next time (keeping the higher figure) until one is taken at rest.  Each
+    figure carries when it was taken (``at``), so that one which turned a setting down can be timed again once
+    it is old (``outdated``)."""
 
     def __init__(self, cache: Path, probe: Callable[[], np.ndarray] | None = None) -> None:
         self.path = cache / CACHE_FILE
@@ -128,11 +136,22 @@ class RateCache:
         load = machine_load()
         return self.put(key, precision, round(measure_fps(compiled, frame=self.frame())[0], 1), load)
 
-    def rate(self, key: ModelKey, precision: str, compile_for) -> float:
-        """The figure for ``key`` and ``precision``: from the cache if measured at rest, else timed now on
-        ``compile_for(precision)``."""
+    def outdated(self, key: ModelKey, precision: str, need: float, now: float | None = None) -> bool:
+        """Whether the cached figure turned ``need`` down (is below it) although ``SWING`` x it would reach it,
+        and is older than ``RECHECK_AFTER`` (figures from before timestamps count as old): time it again."""
+        record = self._find(self.records(), key)
+        if record is None or precision not in record["fps"] or record["fps"][precision] >= need:
+            return False
+        taken = (record.get("at") or {}).get(precision, 0.0)
+        return record["fps"][precision] * SWING >= need and (now or time.time()) - taken > RECHECK_AFTER
+
+    def rate(self, key: ModelKey, precision: str, compile_for, need: float | None = None) -> float:
+        """The figure for ``key`` and ``precision``: from the cache if measured at rest (and, given the ``need``
+        it is held against, not ``outdated``), else timed now on ``compile_for(precision)``."""
         fps = self.get(key)
-        return fps[precision] if precision in fps else self.measure(key, precision, compile_for(precision))
+        if precision in fps and not (need is not None and self.outdated(key, precision, need)):
+            return fps[precision]
+        return self.measure(key, precision, compile_for(precision))
 
     def put(self, key: ModelKey, precision: str, fps: float, load: float | None) -> float:
         """Store one measurement (``load``: per core, taken just before it); returns the figure to use, the
@@ -146,6 +165,7 @@ class RateCache:
         was_busy = precision in record.get("busy", [])
         value = max(fps, record["fps"].get(precision, 0.0)) if was_busy else fps
         record["fps"][precision] = value
+        record.setdefault("at", {})[precision] = round(time.time())
         record["busy"] = sorted((set(record.get("busy", [])) - {precision}) | ({precision} if busy else set()))
         if busy:
             notice(f"the machine was busy while timing the model ({load:.0%} of the CPU in use by other work): "
@@ -270,7 +290,7 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
     compiled: dict[str, ov.CompiledModel] = {}
     need = target_fps * HEADROOM
     for precision in candidates(core, device):
-        if precision not in fps:
+        if precision not in fps or rates.outdated(key, precision, need):
             compiled[precision] = compile_for(precision)  # kept: a near tie times it again below
             fps[precision] = rates.measure(key, precision, compiled[precision])
         if fps[precision] >= need:
@@ -291,7 +311,7 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
 def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for,
               probe: Callable[[], np.ndarray] | None = None) -> LivePlan:
     """The live policy for ``precision`` at ``camera_fps``, from the cached (or now measured) async rate."""
-    fps = RateCache(cache, probe).rate(key, precision, compile_for)
+    fps = RateCache(cache, probe).rate(key, precision, compile_for, camera_fps * LIVE_MARGIN)
     return LivePlan(fps >= camera_fps * LIVE_MARGIN, fps, camera_fps)
 
 
