@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -123,6 +124,7 @@ def test_a_run_with_auto_says_what_it_chose_and_devices_shows_the_measurement(tm
     assert ("own mask on" in summary) == keeps_up
     devices = run_vbg("devices", "--cache-dir", str(cache))
     assert devices.returncode == 0 and "u2net_lite 64x64 fast: fp32" in devices.stdout, devices.stdout
+    assert re.search(r"fps \(timed \d{4}-\d\d-\d\d \d\d:\d\d\)", devices.stdout)  # when (old ones are re-timed)
 
 
 def test_a_figure_measured_on_a_busy_machine_is_used_once_and_measured_again(tiny, monkeypatch):

@@ -354,12 +354,15 @@ def choose_size(sizes: list[tuple[int, str]], rate_of, target_fps: float, precis
 
 
 def cached_lines(cache: Path, device_name: str) -> list[str]:
-    """The measurements held for ``device_name``: one line per model/size (for ``vbg devices``)."""
+    """The measurements held for ``device_name``: one line per model/size, with when its oldest figure was taken
+    (for ``vbg devices``)."""
     lines = []
     for record in RateCache(cache).records():
         if record.get("device") == device_name:
             fps, busy = record["fps"], set(record.get("busy", []))
             rates = ", ".join(f"{p} {fps[p]:.0f}" + (" (busy: timed again next run)" if p in busy else "")
                               for p in ACCURACY_ORDER if p in fps)
-            lines.append(f"{record.get('model')} {record.get('size')} {record.get('resize')}: {rates} fps")
+            taken = [t for t in (record.get("at") or {}).values() if isinstance(t, (int, float))]
+            when = time.strftime(" (timed %Y-%m-%d %H:%M)", time.localtime(min(taken))) if taken else ""
+            lines.append(f"{record.get('model')} {record.get('size')} {record.get('resize')}: {rates} fps{when}")
     return lines
