@@ -92,6 +92,11 @@ def cpu_name() -> str:
         return platform.processor() or platform.machine()
     name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
                 platform.machine())
-    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+    flags = set(fields.get("flags", "").split())
     units = [f for f in ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni") if f in flags]
-    return f"{name} ({' '.join(units) or 'no bf16/vnni units'})"
+    # a virtual machine may show only "AMD EPYC": family and model tell a Zen 4 (25/17) from a Zen 5 (26/...),
+    # which differ by 2x on this model
+    family = (f"family {fields['cpu family']} model {fields['model']}; "
+              if "cpu family" in fields and "model" in fields else "")
+    return f"{name} ({family}{' '.join(units) or 'no bf16/vnni units'})"
