@@ -85,7 +85,8 @@ def main() -> None:
           f"{info.size[1]} at {info.rate:.0f} fps)")
     print(f"file model: {described}; live model: {live_model} ({chosen})")
     print(f"machine speed: the notebook's method at {speed_before:.2f} fps before and {speed_after:.2f} fps after "
-          "(5.1-5.4 in a normal hour of the AMD EPYC machines, 3.7 in a slow one)\n")
+          "(earlier: 5.1-5.4 on the EPYC with avx_vnni in a normal hour, 3.7 in a slow one; 2.5-2.8 on the Zen 4 EPYC, "
+          "family 25 model 17)\n")
     print("| target | measured | needed | |")
     print("|---|---|---|---|")
     print(f"| model only, async fps: whole 720p frames / shrunk as the pipeline feeds them | {whole:.1f} / {fed:.1f} "
