@@ -1,7 +1,8 @@
 """Issue 12's targets in one run, each next to the figure it is judged by, bracketed by the machine's speed.
 
-This machine's speed swings by up to half within hours (the same code and cache measured 31.7 fps to H.264 in
-one hour and 17 fps in another), so an absolute target means little without the speed it was measured at.
+The project's machines differ (a virtual "AMD EPYC" may be a Zen 5 or a Zen 4 that runs the model at half the
+speed) and one machine's speed swings by up to 30 % within hours, so an absolute target means little without
+the speed it was measured at.
 The run starts and ends with the seed notebook's per-frame method (``bench_baseline.NotebookMethod``), whose
 frames/s is the yardstick of "how fast is the machine right now", and puts every target between them:
 

@@ -40,9 +40,9 @@ MEASURE_SECONDS = 1.0
 NEAR_TIE = 1.25
 SIDE_BY_SIDE_ROUNDS = 4
 #: a figure that turned a setting down (a more accurate precision, the default size) is timed again once it is
-#: this old, if this machine could plausibly run that setting fast enough in another hour: the project's 2-core
-#: machines swing by up to SWING (int8 at 320x192: 41 fps in one hour, 21 in another), and a figure taken in a
-#: slow hour would otherwise hold the lower setting for good
+#: this old, if this machine could plausibly run that setting fast enough in another hour: one of the project's
+#: 2-core machines read int8 at 320x192 at 23 fps in a slow spell, 29 in another hour and 41 in a normal one
+#: (up to SWING apart), and a figure taken in a slow hour would otherwise hold the lower setting for good
 RECHECK_AFTER = 3600.0
 SWING = 2.0
 CACHE_FILE = "autotune.json"
