@@ -23,7 +23,7 @@ def add_model_parsers(sub) -> None:
 def cmd_devices(args: argparse.Namespace) -> int:
     import openvino as ov
 
-    from ..model.autotune import HEADROOM, LIVE_MARGIN, SMALLER_AUTO_SIDES, cached_lines
+    from ..model.autotune import HEADROOM, LIVE_MARGIN, SIZE_MARGIN, SMALLER_AUTO_SIDES, cached_lines
     from ..model.devices import cpu_name, list_devices
     from ..model.weights import cache_dir
 
@@ -42,7 +42,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"       --precision auto: the most accurate precision whose measured model fps is >= {HEADROOM:g} x "
               f"the input's frame rate; live runs give each frame its own mask when the model's is >= "
               f"{LIVE_MARGIN:g} x the camera's, and a live --size auto steps down to auto:"
-              f"{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when it is not"
+              f"{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when the model's is under {SIZE_MARGIN:g} x the "
+              "camera's"
               + ("; measured here:" if measured else "; not measured yet (first run)"))
         for line in measured:
             print(f"         {line}")

@@ -18,7 +18,7 @@ import openvino as ov
 
 from ..errors import VbgError, notice
 from .convert import AUTO_SIDE, RESIZE_MODES, InputSize, build_ir, resolve_size
-from .autotune import (LIVE_MARGIN, SMALLER_AUTO_SIDES, LivePlan, ModelKey, PrecisionChoice, RateCache, SizeChoice,
+from .autotune import (SIZE_MARGIN, SMALLER_AUTO_SIDES, LivePlan, ModelKey, PrecisionChoice, RateCache, SizeChoice,
                        choose_precision, choose_size, model_key, plan_live)
 from .devices import META_DEVICES, check_device, default_precision, runtime_config
 from .settings import SegmenterConfig
@@ -119,7 +119,7 @@ class Segmenter:
             size = InputSize.parse(text)
             return RateCache(cache, lambda: self._probe(size)).rate(
                 self._key(size), self.precision, self._compile_throughput(cache, size),
-                self.config.target_fps * LIVE_MARGIN)
+                self.config.target_fps * SIZE_MARGIN)
 
         sizes = [(side, str(resolve_size(f"auto:{side}", self.config.frame, video=True)))
                  for side in (AUTO_SIDE, *SMALLER_AUTO_SIDES)]
