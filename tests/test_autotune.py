@@ -177,14 +177,22 @@ def test_an_old_figure_that_turned_a_setting_down_is_timed_again_when_a_faster_h
 
 def test_size_auto_keeps_the_default_budget_while_the_model_keeps_up_else_steps_down():
     rates = {"320x192": 40.0, "288x160": 50.0, "256x128": 60.0}
+    needs: list[float] = []
+
+    def rate_of(size: str, need: float) -> float:
+        needs.append(need)
+        return rates[size]
+
     sizes = [(256, "320x192"), (224, "288x160"), (192, "256x128")]
-    assert choose_size(sizes, rates.get, 40.0 / SIZE_MARGIN, "int8") is None  # the default keeps up: it stands
-    assert choose_size(sizes, rates.get, 40.0 / SIZE_MARGIN * 1.01, "int8").size == "288x160"
-    zen4 = {**rates, "320x192": 29.0}.get  # above 0.9 x 30 but under 1.2 x 30: not every frame gets its own mask
-    assert choose_size(sizes, zen4, 30.0, "int8").size == "288x160"
-    smaller = choose_size(sizes, rates.get, 49.0 / SIZE_MARGIN, "int8")
+    assert choose_size(sizes, rate_of, 40.0 / SIZE_MARGIN, "int8") is None  # the default keeps up: it stands
+    assert needs == [40.0 / SIZE_MARGIN * SIZE_MARGIN]  # what each size's figure is held against
+    assert choose_size(sizes, rate_of, 40.0 / SIZE_MARGIN * 1.01, "int8").size == "288x160"
+    rates["320x192"] = 29.0  # above 0.9 x 30 but under 1.2 x 30: not every frame gets its own mask
+    assert choose_size(sizes, rate_of, 30.0, "int8").size == "288x160"
+    rates["320x192"] = 40.0
+    smaller = choose_size(sizes, rate_of, 49.0 / SIZE_MARGIN, "int8")
     assert smaller.size == "288x160" and "the largest whose model rate" in smaller.explain()
-    smallest = choose_size(sizes, rates.get, 1000.0, "int8")
+    smallest = choose_size(sizes, rate_of, 1000.0, "int8")
     assert smallest.size == "256x128" and "none reaches" in smallest.explain()
     assert list(smallest.fps) == ["320x192", "288x160", "256x128"]  # measured largest first
 

@@ -136,14 +136,14 @@ class RateCache:
         load = machine_load()
         return self.put(key, precision, round(measure_fps(compiled, frame=self.frame())[0], 1), load)
 
-    def outdated(self, key: ModelKey, precision: str, need: float, now: float | None = None) -> bool:
+    def outdated(self, key: ModelKey, precision: str, need: float) -> bool:
         """Whether the cached figure turned ``need`` down (is below it) although ``SWING`` x it would reach it,
         and is older than ``RECHECK_AFTER`` (figures from before timestamps count as old): time it again."""
         record = self._find(self.records(), key)
         if record is None or precision not in record["fps"] or record["fps"][precision] >= need:
             return False
         taken = (record.get("at") or {}).get(precision, 0.0)
-        return record["fps"][precision] * SWING >= need and (now or time.time()) - taken > RECHECK_AFTER
+        return record["fps"][precision] * SWING >= need and time.time() - taken > RECHECK_AFTER
 
     def rate(self, key: ModelKey, precision: str, compile_for, need: float | None = None) -> float:
         """The figure for ``key`` and ``precision``: from the cache if measured at rest (and, given the ``need``
@@ -311,8 +311,9 @@ def choose_precision(core: ov.Core, device: str, key: ModelKey, target_fps: floa
 def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, compile_for,
               probe: Callable[[], np.ndarray] | None = None) -> LivePlan:
     """The live policy for ``precision`` at ``camera_fps``, from the cached (or now measured) async rate."""
-    fps = RateCache(cache, probe).rate(key, precision, compile_for, camera_fps * LIVE_MARGIN)
-    return LivePlan(fps >= camera_fps * LIVE_MARGIN, fps, camera_fps)
+    need = camera_fps * LIVE_MARGIN
+    fps = RateCache(cache, probe).rate(key, precision, compile_for, need)
+    return LivePlan(fps >= need, fps, camera_fps)
 
 
 #: plain ``--size auto`` steps down to these budgets (``auto:N``) when the model at the default size is too slow
@@ -346,14 +347,15 @@ class SizeChoice:
 
 
 def choose_size(sizes: list[tuple[int, str]], rate_of, target_fps: float, precision: str) -> SizeChoice | None:
-    """The first of ``sizes`` ((side, "WxH"), largest first) whose model rate ``rate_of(size)`` keeps up with
-    ``target_fps`` (``SIZE_MARGIN`` x it: every live frame can have its own mask); None when the first does
-    (nothing to say: the default stands), the last when none does."""
+    """The first of ``sizes`` ((side, "WxH"), largest first) whose model rate ``rate_of(size, need)`` keeps up
+    with ``target_fps`` (``need`` = ``SIZE_MARGIN`` x it: every live frame can have its own mask); None when the
+    first does (nothing to say: the default stands), the last when none does."""
     fps: dict[str, float] = {}
+    need = target_fps * SIZE_MARGIN
     for index, (side, size) in enumerate(sizes):
         if size not in fps:
-            fps[size] = rate_of(size)
-        if fps[size] >= target_fps * SIZE_MARGIN or index == len(sizes) - 1:
+            fps[size] = rate_of(size, need)
+        if fps[size] >= need or index == len(sizes) - 1:
             return None if index == 0 else SizeChoice(size, side, fps, target_fps, precision)
     return None
 

@@ -90,9 +90,8 @@ def cpu_name() -> str:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                platform.machine())
     fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+    name = fields.get("model name") or platform.machine()
     flags = set(fields.get("flags", "").split())
     units = [f for f in ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni") if f in flags]
     # a virtual machine may show only "AMD EPYC": family and model tell a Zen 4 (25/17) from a Zen 5 (26/...),

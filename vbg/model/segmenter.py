@@ -18,7 +18,7 @@ import openvino as ov
 
 from ..errors import VbgError, notice
 from .convert import AUTO_SIDE, RESIZE_MODES, InputSize, build_ir, resolve_size
-from .autotune import (SIZE_MARGIN, SMALLER_AUTO_SIDES, LivePlan, ModelKey, PrecisionChoice, RateCache, SizeChoice,
+from .autotune import (SMALLER_AUTO_SIDES, LivePlan, ModelKey, PrecisionChoice, RateCache, SizeChoice,
                        choose_precision, choose_size, model_key, plan_live)
 from .devices import META_DEVICES, check_device, default_precision, runtime_config
 from .settings import SegmenterConfig
@@ -115,11 +115,10 @@ class Segmenter:
         """Plain ``auto`` on a live input: the default budget, or a smaller one when the model is too slow there
         for the camera's rate (measured, cached; see ``autotune.choose_size``).  Files keep the default: they
         lose no frame however long the model takes, so accuracy wins."""
-        def rate_of(text: str) -> float:
+        def rate_of(text: str, need: float) -> float:
             size = InputSize.parse(text)
-            return RateCache(cache, lambda: self._probe(size)).rate(
-                self._key(size), self.precision, self._compile_throughput(cache, size),
-                self.config.target_fps * SIZE_MARGIN)
+            return RateCache(cache, lambda: self._probe(size)).rate(self._key(size), self.precision,
+                                                                    self._compile_throughput(cache, size), need)
 
         sizes = [(side, str(resolve_size(f"auto:{side}", self.config.frame, video=True)))
                  for side in (AUTO_SIDE, *SMALLER_AUTO_SIDES)]
