@@ -18,6 +18,7 @@ machines are shared and absolute numbers move.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import threading
@@ -159,7 +160,7 @@ def main() -> None:
     runs = []
     slow = SegmenterConfig(device=args.device, size=args.slow_size, precision=args.slow_precision,
                            resize="antialias", weights=args.weights, cache_dir=args.cache_dir, frame=info.size)
-    config = SegmenterConfig(**{**config.__dict__, "live": True})  # as vbg run --live (the size may step down)
+    config = dataclasses.replace(config, live=True)  # as vbg run --live (the size may step down)
     for label, model_config in (("default", config), (f"{args.slow_precision} {args.slow_size}", slow)):
         for policy in ("auto", "own", "newest"):
             stats, growth, fps, chosen, seg = live_mode(model_config, args.clip, args.background, args.live_seconds,

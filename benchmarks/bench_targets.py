@@ -21,6 +21,7 @@ Run: ``.venv/bin/python benchmarks/bench_targets.py`` (``--help``); about four m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -71,7 +72,7 @@ def main() -> None:
     described = segmenter.describe()
     del segmenter
 
-    live_config = SegmenterConfig(**{**config.__dict__, "live": True})  # as vbg run --live: the size may step down
+    live_config = dataclasses.replace(config, live=True)  # as vbg run --live: the size may step down
     live, _, _, chosen, live_segmenter = live_mode(live_config, args.clip, args.background, args.live_seconds, "auto")
     live_model = live_segmenter.describe()
     live_async = live_segmenter.live_plan.model_fps if live_segmenter.live_plan else float("nan")
