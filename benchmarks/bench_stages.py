@@ -111,7 +111,8 @@ def parse_sets(items: list[str]) -> dict:
         key, _, value = item.partition("=")
         if key not in types:
             raise SystemExit(f"--set: unknown RunConfig key {key!r}")
-        out[key] = int(value) if value.isdigit() else value
+        words = {"true": True, "false": False, "none": None}
+        out[key] = words[value.lower()] if value.lower() in words else int(value) if value.isdigit() else value
     return out
 
 
@@ -124,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = RunConfig(input=args.clip, loop=True, max_frames=args.frames, progress=False,
+        config = RunConfig(input=args.clip, loop=True, max_frames=args.frames, progress=False,  # --set may override
                            null=args.null, output=None if args.null else str(Path(tmp) / "out.mp4"),
                            **parse_sets(args.set))
         pipeline = build_pipeline(config)

@@ -13,6 +13,7 @@ from .compose.compositing import build_compositor
 from .config import RunConfig
 from .errors import VbgError
 from .pipeline.core import NO_OUTPUT, Pipeline, PipelineOptions, RunStats
+from .pipeline.gate import GateConfig
 from .compose.refine import MaskRefiner, RefineConfig
 from .model.segmenter import Segmenter, SegmenterConfig
 from .media.sinks import FileSink, FrameSink, NullSink, VirtualCameraSink, WindowSink
@@ -73,6 +74,13 @@ def compositor_for(config: RunConfig):
     return build_compositor(config.background, config.blur, config.color, config.transparent, config.fit)
 
 
+def gate_config(config: RunConfig, live: bool) -> GateConfig | None:
+    """The change gate for a run: on for live inputs unless ``gate`` is false, on for files only when asked
+    (it reuses masks, which costs a file a little accuracy: docs/gating.md)."""
+    wanted = live if config.gate is None else config.gate
+    return GateConfig(threshold=config.gate_threshold, max_age=config.gate_age) if wanted else None
+
+
 def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig], Segmenter] = Segmenter,
                    on_frame: Callable[[int], None] | None = None) -> Pipeline:
     """Open the source, backgrounds, model and sinks for ``config`` (sinks open when the pipeline starts).
@@ -88,6 +96,7 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
                               own_masks=LIVE_MASK_POLICY[config.live_masks][1],
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
                               snapshot_dir=config.snapshot_dir, on_frame=on_frame)
+    options.gate = gate_config(config, options.live_for(source.info))
     try:
         sinks = build_sinks(config, source)
         segmenter = make_segmenter(segmenter_config(config, source.info.size, options.live_for(source.info),

@@ -56,6 +56,11 @@ class RunConfig:
     cache_dir: str | None = None
     calibration: str | None = None  # int8: folder of images/videos to calibrate on (default: the samples)
     requests: int | None = None  # async infer requests; default: the device's optimal number
+    # the change gate (vbg/pipeline/gate.py): run the model only on frames whose picture changed, reuse the last
+    # mask (moved with the picture) on the others; null = on for live inputs, off for files (every frame's own)
+    gate: bool | None = None
+    gate_age: int = 30  # frames: with the gate, the model still runs at least this often
+    gate_threshold: float = 1.0  # mean grey-level change of a 160 px thumbnail that counts as a change
     threads: int | None = None  # CPU inference threads; default: all cores (vbg batch sets it per worker)
     # background
     background: list[str] = field(default_factory=list)  # images or videos; the first is used, keys cycle
@@ -83,7 +88,7 @@ CHOICES = {  # the lists the model and compositing modules define, so a new choi
     "model": tuple(MODELS),
     "fit": FIT_MODES,
 }
-POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "threads", "max_frames", "blur")
+POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "threads", "max_frames", "blur", "gate_age")
 
 
 def _check_type(key: str, value: Any, annotation: Any) -> Any:
@@ -140,8 +145,8 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
             raise VbgError(f"{origin}: config key {key!r} must be one of {', '.join(CHOICES[key])}, got {value!r}")
         if key in POSITIVE and value is not None and value <= 0:
             raise VbgError(f"{origin}: config key {key!r} must be positive, got {value!r}")
-        if key == "reconnect" and value < 0:
-            raise VbgError(f"{origin}: config key 'reconnect' must be 0 or more, got {value!r}")
+        if key in ("reconnect", "gate_threshold") and value < 0:
+            raise VbgError(f"{origin}: config key {key!r} must be 0 or more, got {value!r}")
         if key in ("ramp", "feather", "smooth") and value is not None:
             _check_refinement(key, value, origin)
         if key == "crf" and value is not None and not 0 <= value <= 63:

@@ -89,6 +89,8 @@ class Background(ABC):
     """
 
     name = "background"
+    #: made from the frame itself (the blur): the same picture serves again while the frame stays still
+    from_frame = False
 
     @abstractmethod
     def render(self, frame: np.ndarray, alpha: np.ndarray | None = None, t: float | None = None) -> np.ndarray: ...
@@ -201,6 +203,7 @@ class BlurBackground(Background):
     """
 
     name = "blur"
+    from_frame = True
 
     def __init__(self, strength: int = 21, downscale: int | None = None, halo_free: bool = True) -> None:
         if strength < 1:

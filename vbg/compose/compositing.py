@@ -35,6 +35,20 @@ class Blender:
         self._a3 = self._inverse = self._front = self._back = np.empty(0, np.uint8)
 
     def __call__(self, foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Only the bounding box of the matte's non-zero pixels is blended (the rest is the background as is):
+        on a call the person covers half the frame or less, and the blend is the largest per-frame cost after
+        the model (``benchmarks/bench_composite.py``)."""
+        x, y, w, h = cv2.boundingRect(alpha)
+        if w * h == 0:
+            return background.copy()
+        box = (slice(y, y + h), slice(x, x + w))
+        if (w, h) == (alpha.shape[1], alpha.shape[0]):
+            return self._blend(foreground, background, alpha)
+        out = background.copy()
+        out[box] = self._blend(foreground[box], background[box], alpha[box])
+        return out
+
+    def _blend(self, foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         if foreground.shape != self._shape:
             self._shape = foreground.shape
             self._a3, self._inverse, self._front, self._back = (np.empty_like(foreground) for _ in range(4))
@@ -65,6 +79,7 @@ class Compositor:
         self.index = 0
         self._mode_pool = self._extend_modes()
         self._blend = Blender()
+        self._last_render: tuple[Background, np.ndarray] | None = None  # the last background picture made
 
     def _extend_modes(self) -> list[Background]:
         """The backgrounds the user gave, plus one of each kind they did not, so ``m`` reaches every mode."""
@@ -98,14 +113,25 @@ class Compositor:
                 break
         return self.current
 
-    def compose(self, frame: np.ndarray, alpha: np.ndarray, t: float | None = None) -> np.ndarray:
-        """The output picture for ``frame`` with matte ``alpha`` (uint8, same HxW) at output time ``t`` (s)."""
+    def compose(self, frame: np.ndarray, alpha: np.ndarray, t: float | None = None, still: bool = False
+                ) -> np.ndarray:
+        """The output picture for ``frame`` with matte ``alpha`` (uint8, same HxW) at output time ``t`` (s).
+
+        ``still``: neither the picture nor the matte changed since the last call (the change gate says so); a
+        background made from the frame itself (the blur) is then reused instead of made again."""
         if self.transparent:
             return np.dstack((frame, alpha))
         background = self.current
         if isinstance(background, NoBackground):
             return frame
-        return self._blend(frame, background.render(frame, alpha, t), alpha)
+        last = self._last_render
+        if still and background.from_frame and last is not None and last[0] is background \
+                and last[1].shape == frame.shape:
+            picture = last[1]
+        else:
+            picture = background.render(frame, alpha, t)
+            self._last_render = (background, picture)
+        return self._blend(frame, picture, alpha)
 
     def close(self) -> None:
         for background in self._mode_pool:

@@ -55,6 +55,9 @@ class Frame:
     captured_at: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     seq: int = -1  # the pipeline's capture order (set by Pipeline: live sources skip indices, seq does not)
+    model: bool = True  # whether the model runs on this frame (the pipeline's change gate may skip it)
+    thumb: object | None = None  # the change gate's thumbnail of this frame (vbg.compose.motion.Thumb)
+    mask_seq: int = -1  # the seq of the frame whose model run gave this frame's mask (set when it is shown)
 
     @property
     def seconds(self) -> float | None:

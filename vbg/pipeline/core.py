@@ -20,6 +20,11 @@ Two contracts:
   one inference; a frame whose mask is not back in time (or that the model skipped) takes the newest mask
   instead.  When the model is slower, every frame is shown at once with the newest mask.  ``aligned`` outputs
   only frames whose own mask is back, at the model's rate.
+
+With a change gate (``PipelineOptions.gate``, on by default for live inputs), the capture thread decides per
+frame whether the model runs (``gate.ChangeGate``); a frame it skips is shown with the last mask, moved with the
+picture where it moved, and with the last refined alpha where nothing changed (``masks.MaskReuse``).  Files
+keep their contract: every frame out, in order.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import openvino as ov
 
 from ..compose.compositing import Compositor
+from ..compose.motion import Thumb
 from ..compose.overlay import OverlayStats, draw_overlay
 from ..compose.refine import MaskRefiner
 from ..errors import VbgError
@@ -44,6 +51,8 @@ from ..media.sources import FrameSource
 from ..media.sources.buffer import FrameBuffer
 from ..model.segmenter import Segmenter
 from .control import Controls
+from .gate import ChangeGate, GateConfig
+from .masks import Mask, MaskBoard, MaskReuse
 from .metrics import RateMeter
 from .progress import FrameProgress
 from .sinkworker import SinkWorker
@@ -68,6 +77,8 @@ class PipelineOptions:
     sink_queue: int = 4  # frames buffered per sink
     snapshot_dir: str = "."
     on_frame: Callable[[int], None] | None = None  # observer: called with frames_out after each ordered frame
+    gate: GateConfig | None = None  # run the model only when the picture changed (None: on every frame)
+    observe: Callable[[Frame, np.ndarray], None] | None = None  # called with each output frame and its alpha
 
     def live_for(self, info: VideoInfo) -> bool:
         """The live contract applies to cameras (and live streams) unless ``live`` says otherwise."""
@@ -102,15 +113,12 @@ class Pipeline:
         self._errors: list[BaseException] = []
         self._output_rate = RateMeter()
         self._mask_rate = RateMeter()
-        self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask) from the infer callback
+        self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask or None: gated) in file/aligned mode
         self._frames: queue.Queue | None = None  # live: frames awaiting composition (made in run())
-        self._newest_mask: tuple[int, np.ndarray, float] | None = None  # (seq, mask, captured_at)
-        self._mask_lock = threading.Condition()  # guards the mask state below; notified on each change
-        self._own_wait = 0.0  # live: seconds a frame may wait for its own mask (0: newest-mask policy)
-        self._own_masks: dict[int, np.ndarray] = {}  # live, own-mask policy: seq -> mask not yet shown
-        self._in_flight: set[int] = set()  # live: seqs submitted and not back
-        self._submitted_seq = -1  # live: the newest seq submitted (older unsubmitted frames were skipped)
-        self._submitting = True  # live: the submit thread may still submit (False once it has ended)
+        self._board = MaskBoard(0.0)  # live: masks back from the model (own_wait set in run())
+        gate = None if self.options.aligned else self.options.gate  # aligned shows model frames only
+        self._gate = ChangeGate(gate) if gate is not None else None
+        self._reuse = MaskReuse(gate.threshold if gate is not None else 0.0)
         self._workers: list[SinkWorker] = []
 
     # -- control -----------------------------------------------------------------------------------------------
@@ -138,14 +146,18 @@ class Pipeline:
 
     # -- run ---------------------------------------------------------------------------------------------------
     def run(self) -> RunStats:
+        if self.live:
+            # a live frame's OpenCV work is a few small calls: OpenCV's worker pool costs more CPU than it saves
+            # there (bench_stages.py, live: 1.7 ms per frame in its threads against 0.9 ms more without them)
+            cv2.setNumThreads(1)
         requests = self.options.requests or self.segmenter.optimal_requests
         infer_queue = self.segmenter.infer_queue(requests)
         infer_queue.set_callback(self._on_mask)
-        self._own_wait = self._own_mask_wait(requests)
+        own_wait = self._board.own_wait = self._own_mask_wait(requests)
         # own masks: room for every frame that may still be waiting for its mask, so none is dropped for that
-        waiting = math.ceil(self._own_wait * self.source.info.rate) + requests + 3 if self._own_wait else 2
+        waiting = math.ceil(own_wait * self.source.info.rate) + requests + 3 if own_wait else 2
         self._frames = queue.Queue(maxsize=waiting)
-        if self._own_wait:
+        if own_wait:
             self.stats.own_masks = 0
         self._workers = [SinkWorker(s, self.live, self.options.sink_queue, self.stats, self._fail)
                          for s in self.sinks]
@@ -243,8 +255,12 @@ class Pipeline:
                 frame.captured_at = max(frame.captured_at, ready)
                 self.stats.frames_in += 1
                 frame.seq = seq
+                if self._gate is not None:
+                    frame.thumb = Thumb.of(frame.image)
+                    frame.model = self._gate.should_run(frame.thumb)
                 if to_model is not None:
-                    to_model.put(frame)
+                    if frame.model:
+                        to_model.put(frame)
                     self._offer_live(frame)
                 elif self.live:  # aligned: only frames that get a request at once are shown
                     if not infer_queue.is_ready():
@@ -255,7 +271,10 @@ class Pipeline:
                     while not in_flight.acquire(timeout=0.1):
                         if self._stop.is_set():
                             return
-                    self._submit(infer_queue, seq, frame)
+                    if frame.model:
+                        self._submit(infer_queue, seq, frame)
+                    else:
+                        self._masks.put((seq, frame, None))
                 seq += 1
         finally:
             if to_model is not None:
@@ -276,9 +295,7 @@ class Pipeline:
         try:
             self._submit_frames(infer_queue, to_model)
         finally:
-            with self._mask_lock:
-                self._submitting = False  # frames not submitted by now never will be: none waits for its mask
-                self._mask_lock.notify_all()
+            self._board.submit_ended()  # frames not submitted by now never will be: none waits for its mask
 
     def _submit_frames(self, infer_queue: ov.AsyncInferQueue, to_model: FrameBuffer) -> None:
         while not self._stop.is_set():
@@ -288,10 +305,7 @@ class Pipeline:
             infer_queue.get_idle_request_id()  # blocks until a request is free
             if len(to_model):  # a newer frame arrived while waiting: that one
                 frame = to_model.get() or frame
-            with self._mask_lock:
-                self._in_flight.add(frame.seq)
-                self._submitted_seq = frame.seq
-                self._mask_lock.notify_all()  # a frame waiting for its own mask learns whether it was skipped
+            self._board.submitted(frame.seq)
             self._submit(infer_queue, frame.seq, frame)
 
     def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
@@ -318,16 +332,11 @@ class Pipeline:
         now = time.perf_counter()
         self.stats.latency.add("infer", (now - frame.timings["submitted"]) * 1000)
         self._mask_rate.tick(now)
-        with self._mask_lock:
-            self.stats.masks += 1
-            if self._newest_mask is None or seq > self._newest_mask[0]:
-                self._newest_mask = (seq, mask, frame.captured_at)
-            if self._own_wait:
-                self._own_masks[seq] = mask
-            self._in_flight.discard(seq)
-            self._mask_lock.notify_all()
+        self.stats.masks += 1
         if self._ordered:
             self._masks.put((seq, frame, mask))
+        else:
+            self._board.arrived(Mask(seq, mask, frame.captured_at, frame.thumb))
 
     # -- compose -----------------------------------------------------------------------------------------------
     def _compose(self, in_flight: threading.Semaphore) -> None:
@@ -345,8 +354,8 @@ class Pipeline:
 
     def _compose_ordered(self, in_flight: threading.Semaphore, progress) -> None:
         """File mode and aligned live mode: emit frames strictly in sequence order, each with its own mask."""
-        pending: dict[int, tuple[Frame, np.ndarray]] = {}
-        expected, total = 0, None
+        pending: dict[int, tuple[Frame, np.ndarray | None]] = {}
+        expected, total, kept = 0, None, None
         while not self._stop.is_set():
             if total is not None and expected >= total:
                 return
@@ -361,7 +370,9 @@ class Pipeline:
             while expected in pending:
                 frame, mask = pending.pop(expected)
                 expected += 1
-                self._emit(frame, self._refine(frame, mask))
+                if mask is not None:  # None: the gate skipped the model, the last mask is kept
+                    kept = Mask(frame.seq, mask, frame.captured_at, frame.thumb)
+                self._show(frame, kept)
                 if not self.live:
                     in_flight.release()
                 if progress is not None:
@@ -384,47 +395,25 @@ class Pipeline:
                 continue
             if frame is _END:
                 return
-            chosen = self._mask_for(frame)
+            chosen = self._board.for_frame(frame, self._stop.is_set)
             if chosen is None:
                 return
-            mask, picture_at, own = chosen
+            kept, own = chosen
             if own:
                 self.stats.own_masks += 1
             # how old the picture the mask was computed from is, when it is shown: the visible lag of the cut-out
-            self.stats.latency.add("mask-age", (time.perf_counter() - picture_at) * 1000)
-            self._emit(frame, self._refine(frame, mask))
+            self.stats.latency.add("mask-age", (time.perf_counter() - kept.captured_at) * 1000)
+            self._show(frame, kept)
             if self._done():
                 return
 
-    def _mask_for(self, frame: Frame) -> tuple[np.ndarray, float, bool] | None:
-        """(mask, capture time of its picture, whether it is the frame's own) for a live frame; None on stop.
-
-        Own-mask policy: wait while the frame is in flight, or not yet taken by the submit thread, until the
-        deadline; a frame the model skipped (a newer one was submitted) or whose mask is late takes the
-        newest mask.  Before the first mask, wait: never show the room."""
-        deadline = frame.captured_at + self._own_wait
-        with self._mask_lock:
-            while not self._stop.is_set():
-                if self._own_wait:
-                    own = self._own_masks.pop(frame.seq, None)
-                    if own is not None:
-                        self._forget_masks_before(frame.seq)
-                        return own, frame.captured_at, True
-                    pending = frame.seq in self._in_flight or (self._submitting and self._submitted_seq < frame.seq)
-                    left = deadline - time.perf_counter()
-                    if pending and left > 0:
-                        self._mask_lock.wait(min(left, 0.05))
-                        continue
-                    self._forget_masks_before(frame.seq + 1)
-                if self._newest_mask is not None:
-                    return self._newest_mask[1], self._newest_mask[2], False
-                self._mask_lock.wait(0.05)
-        return None
-
-    def _forget_masks_before(self, seq: int) -> None:
-        """Drop own masks of frames already passed (shown with another mask, or dropped on the way)."""
-        for old in [s for s in self._own_masks if s < seq]:
-            del self._own_masks[old]
+    def _show(self, frame: Frame, kept: Mask) -> None:
+        """Emit ``frame`` with ``kept`` (its own mask, or a kept one brought to it: ``MaskReuse``)."""
+        frame.mask_seq = kept.seq
+        mask = self._reuse.mask_for(frame, kept)
+        alpha, reused = self._reuse.alpha(frame, mask, lambda: self._refine(frame, mask))
+        self.stats.alphas_reused += reused
+        self._emit(frame, alpha, still=reused)
 
     def _refine(self, frame: Frame, mask: np.ndarray) -> np.ndarray:
         start = time.perf_counter()
@@ -445,13 +434,15 @@ class Pipeline:
         limit = self.options.max_frames
         return limit is not None and self.stats.frames_out >= limit
 
-    def _emit(self, frame: Frame, alpha: np.ndarray) -> None:
+    def _emit(self, frame: Frame, alpha: np.ndarray, still: bool = False) -> None:
         self.controls.poll(self.sinks)
         while self.controls.paused and not self._stop.is_set():
             self._refresh_paused()
             time.sleep(1 / 30)
+        if self.options.observe is not None:
+            self.options.observe(frame, alpha)
         start = time.perf_counter()
-        image = self.compositor.compose(frame.image, alpha, self._clock(frame))
+        image = self.compositor.compose(frame.image, alpha, self._clock(frame), still)
         shown = self._with_overlay(frame, image)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
         self.controls.last_output = (frame, shown)

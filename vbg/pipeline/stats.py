@@ -20,6 +20,7 @@ class RunStats:
     sink_dropped: dict[str, int] = field(default_factory=dict)
     model: str = ""  # the segmenter's label; with "(auto)" when --precision auto chose the precision
     own_masks: int | None = None  # live, own-mask policy: frames shown with their own mask (None: other policies)
+    alphas_reused: int = 0  # frames shown with the last refined alpha (nothing changed: see pipeline.masks)
     source_lost: str | None = None  # a live input went away and could not be reopened (see sources.Reconnector)
 
     @property
@@ -34,6 +35,8 @@ class RunStats:
         parts = [f"frames in {self.frames_in}, out {self.frames_out}, dropped {self.dropped}",
                  f"output {self.output_fps:.1f} fps, model {self.model_fps:.1f} fps over {self.seconds:.1f} s"
                  + (f" ({self.model})" if self.model else "")]
+        if self.masks < self.frames_out:
+            parts.append(f"model ran on {self.masks} of {self.frames_out} frames")
         if self.own_masks is not None:
             parts.append(f"own mask on {self.own_masks} of {self.frames_out} frames")
         stages = []
