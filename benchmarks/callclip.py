@@ -46,6 +46,16 @@ def ease(a: float, b: float, u: float) -> float:
     return a + (b - a) * (1 - math.cos(math.pi * u)) / 2
 
 
+def pose_at(kind: str, t: float, seconds: float) -> Pose:
+    """The person's pose in a ``call``, ``still`` (the call's breathing sway only) or ``shift`` clip (sideways
+    all the time, 240 px/s, turning at the sides)."""
+    if kind == "still":
+        return Pose(1.5 * math.sin(2 * math.pi * t / 4.0))
+    if kind == "shift":
+        return Pose(300 * math.asin(math.sin(2 * math.pi * t / 5.0)) * 2 / math.pi)
+    return call_pose(t, seconds)
+
+
 def call_pose(t: float, seconds: float) -> Pose:
     """The ``call`` script at time ``t``: still, shift, hold, lean in, hold, return, still."""
     sway = 1.5 * math.sin(2 * math.pi * t / 4.0)  # breathing-sized, about a pixel
@@ -107,8 +117,8 @@ def handheld(frame: np.ndarray, mask: np.ndarray, t: float) -> tuple[np.ndarray,
 
 def make_clip(path: Path, kind: str, stem: str, room: str, seconds: float = 15.0, noise: float = 3.0,
               persons: Path = PERSONS) -> np.ndarray:
-    """Write the ``kind`` (``call`` or ``moving``) clip to ``path``; return its true masks, frames x TRUTH_SIZE
-    (bool)."""
+    """Write the ``kind`` clip to ``path`` (``moving``: the hand-held camera; else a person script of
+    ``pose_at``); return its true masks, frames x TRUTH_SIZE (bool)."""
     person, mask, back = load_scene(stem, room, persons)
     rng = np.random.default_rng(7)
     frames = round(seconds * FPS)
@@ -119,10 +129,10 @@ def make_clip(path: Path, kind: str, stem: str, room: str, seconds: float = 15.0
         stream.time_base = Fraction(1, FPS)
         for i in range(frames):
             t = i / FPS
-            if kind == "call":
-                frame, alpha = paste(person, mask, back, call_pose(t, seconds))
-            else:
+            if kind == "moving":
                 frame, alpha = handheld(*paste(person, mask, back, Pose()), t)
+            else:
+                frame, alpha = paste(person, mask, back, pose_at(kind, t, seconds))
             if noise:
                 grain = rng.normal(0, noise, frame.shape).astype(np.float32)
                 frame = cv2.convertScaleAbs(frame.astype(np.float32) + grain)

@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import VbgError
 from .choices import FIT_MODES, LIVE_MASKS, PRECISIONS, RESIZE_MODES
+from .model.settings import DEFAULT_DEVICE
 from .model.weights import DEFAULT_MODEL, MODELS
 
 
@@ -45,7 +46,7 @@ class RunConfig:
     preset: str | None = "veryfast"
     # model
     model: str = DEFAULT_MODEL
-    device: str = "CPU"
+    device: str = DEFAULT_DEVICE  # a GPU where OpenVINO lists one (integrated first), else the CPU
     # The person model at the frame's aspect in at most 256x256 pixels (320x192 for 720p; a live input steps
     # down when the model cannot keep up), the most accurate precision that keeps 1.5x the input's rate (int8
     # on 2-core CPUs), plain resize: README "Person model" has the tables this was chosen from.

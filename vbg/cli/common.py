@@ -27,7 +27,8 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
     if suppress:
         g = _SuppressingGroup(g)
     g.add_argument("--model", default=D.model, choices=list(MODELS), help="segmentation model (default %(default)s)")
-    g.add_argument("--device", default=D.device, help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default %(default)s)")
+    g.add_argument("--device", default=D.device, help="OpenVINO device: CPU, GPU, NPU, AUTO, ... (default: a GPU where OpenVINO lists one, "
+                        "else the CPU)")
     g.add_argument("--size", default=D.size,
                    help="model input size: auto (the frame's aspect at about 256x256 pixels), auto:N (at NxN), "
                         "N or WxH in multiples of 32 (default %(default)s)")

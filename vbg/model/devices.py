@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import openvino as ov
 
 from ..errors import VbgError
+from .settings import DEFAULT_DEVICE
 
 #: Devices that pick or combine real devices; they are never listed in ``available_devices``.
 META_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
@@ -42,6 +43,34 @@ def check_device(core: ov.Core, device: str) -> None:
         if target not in available and not any(a.startswith(target + ".") for a in available):
             raise VbgError(f"device {target!r} is not available here: choose one of "
                            f"{', '.join(available + ['AUTO'])} (see `vbg devices`)")
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """The device the default picked, and why (one line for the user)."""
+
+    device: str
+    reason: str
+
+
+def choose_device(core: ov.Core) -> DeviceChoice:
+    """The default device (``DEFAULT_DEVICE``) resolved: OpenVINO's GPU plugin lists each Intel GPU as ``GPU.N`` (``GPU`` alone is
+    ``GPU.0``, the integrated one where there is one) with ``DEVICE_TYPE`` integrated or discrete.  A GPU takes
+    the network off the CPU, which then has decoding, compositing and the call app to itself."""
+    gpus = [d for d in core.available_devices if d.split(".")[0] == "GPU"]
+    if not gpus:
+        return DeviceChoice("CPU", "device CPU: OpenVINO lists no GPU here")
+
+    def integrated(name: str) -> bool:
+        try:
+            return str(core.get_property(name, "DEVICE_TYPE")).upper().endswith("INTEGRATED")
+        except RuntimeError:
+            return False
+
+    gpu = next((g for g in gpus if integrated(g)), gpus[0])
+    full = str(core.get_property(gpu, "FULL_DEVICE_NAME"))
+    return DeviceChoice(gpu, f"device {gpu} ({full}): the model runs on the GPU and leaves the CPU to the rest "
+                             f"(--device CPU keeps it on the CPU)")
 
 
 def default_precision(core: ov.Core, device: str) -> str:

@@ -9,6 +9,7 @@ the cached IR, compiles it for the chosen device and precision, and offers two w
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -20,8 +21,8 @@ from ..errors import VbgError, notice
 from .convert import AUTO_SIDE, RESIZE_MODES, InputSize, build_ir, resolve_size
 from .autotune import (SMALLER_AUTO_SIDES, LivePlan, ModelKey, PrecisionChoice, RateCache, SizeChoice,
                        choose_precision, choose_size, model_key, plan_live)
-from .devices import META_DEVICES, check_device, default_precision, runtime_config
-from .settings import SegmenterConfig
+from .devices import META_DEVICES, check_device, choose_device, default_precision, runtime_config
+from .settings import DEFAULT_DEVICE, SegmenterConfig
 from .weights import cache_dir, get_spec, resolve_weights
 
 COMPILED_CACHE = "compiled"  # OpenVINO's CACHE_DIR inside vbg's cache folder
@@ -34,9 +35,24 @@ class Segmenter:
     def __init__(self, config: SegmenterConfig | None = None, core: ov.Core | None = None, **overrides) -> None:
         config = config or SegmenterConfig()
         if overrides:
-            config = SegmenterConfig(**{**config.__dict__, **overrides})
-        self.config = config
+            config = dataclasses.replace(config, **overrides)
         self.core = core or ov.Core()
+        if config.device != DEFAULT_DEVICE:
+            self._build(config)
+            return
+        choice = choose_device(self.core)
+        try:
+            self._build(dataclasses.replace(config, device=choice.device))
+        except RuntimeError as exc:  # the GPU's driver or compiler failed: the CPU always works
+            if choice.device == "CPU":
+                raise
+            notice(f"device {choice.device} failed ({' '.join(str(exc).split())[:120]}); the model runs on the CPU instead")
+            self._build(dataclasses.replace(config, device="CPU"))
+            return
+        notice(choice.reason)
+
+    def _build(self, config: SegmenterConfig) -> None:
+        self.config = config
         self.spec = get_spec(config.model)
         self.size: InputSize = resolve_size(config.size, config.frame, video=config.target_fps is not None)
         if config.resize not in RESIZE_MODES:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from .weights import DEFAULT_MODEL
 
+DEFAULT_DEVICE = "default"  # a GPU where OpenVINO lists one, else the CPU (vbg.model.devices.choose_device)
+
 
 @dataclass(frozen=True)
 class SegmenterConfig:
@@ -15,7 +17,7 @@ class SegmenterConfig:
     ``size="auto"`` follows the aspect of ``frame`` (width, height of the frames to come; 1280x720 if unknown)."""
 
     model: str = DEFAULT_MODEL
-    device: str = "CPU"
+    device: str = DEFAULT_DEVICE
     size: str | int = "auto"
     frame: tuple[int, int] | None = None
     precision: str = "auto"

@@ -42,7 +42,7 @@ import openvino as ov
 
 from ..compose.compositing import Compositor
 from ..compose.motion import Thumb
-from ..compose.overlay import OverlayStats, draw_overlay
+from ..compose.overlay import OverlayStats
 from ..compose.refine import MaskRefiner
 from ..errors import VbgError
 from ..media.frames import Frame, VideoInfo
@@ -52,7 +52,7 @@ from ..media.sources.buffer import FrameBuffer
 from ..model.segmenter import Segmenter
 from .control import Controls
 from .gate import ChangeGate, GateConfig
-from .masks import Mask, MaskBoard, MaskReuse
+from .masks import Mask, MaskBoard, MaskReuse, own_mask_wait
 from .metrics import RateMeter
 from .progress import FrameProgress
 from .sinkworker import SinkWorker
@@ -60,7 +60,6 @@ from .stats import RunStats
 
 _END = object()  # end-of-stream marker on internal queues
 NO_OUTPUT = "no output: pass -o FILE, --window, --vcam or --null"
-MAX_OWN_WAIT_S = 0.25  # live: the longest a frame waits for its own mask before taking the newest one
 
 
 @dataclass
@@ -106,6 +105,7 @@ class Pipeline:
         self._ordered = not self.live or self.options.aligned
         self.stats = RunStats(model=segmenter.describe())
         self.controls = Controls(compositor, self.stop, overlay=self.options.overlay is not False,
+                                 burn_in=self.options.overlay is True,
                                  snapshot_dir=self.options.snapshot_dir)
         self._stop = threading.Event()
         self._drain = threading.Event()  # no more input: finish what was captured, then end (interrupts)
@@ -130,20 +130,6 @@ class Pipeline:
         self._errors.append(exc)
         self._stop.set()
 
-    def _own_mask_wait(self, requests: int) -> float:
-        """Live: how long a frame may wait for its own mask (0 = newest-mask policy).  Three inference latencies
-        at the measured rate (``requests / fps``) plus a frame interval, at most ``MAX_OWN_WAIT_S``: long enough
-        for a mask that is merely late, short enough that a stalled model never holds the output back."""
-        if self._ordered:
-            return 0.0
-        plan = self.segmenter.live_plan
-        own = self.options.own_masks if self.options.own_masks is not None else bool(plan and plan.own_masks)
-        if not own:
-            return 0.0
-        if plan is None or plan.model_fps <= 0:
-            return MAX_OWN_WAIT_S
-        return min(MAX_OWN_WAIT_S, 3 * requests / plan.model_fps + 1 / self.source.info.rate)
-
     # -- run ---------------------------------------------------------------------------------------------------
     def run(self) -> RunStats:
         if self.live:
@@ -153,7 +139,8 @@ class Pipeline:
         requests = self.options.requests or self.segmenter.optimal_requests
         infer_queue = self.segmenter.infer_queue(requests)
         infer_queue.set_callback(self._on_mask)
-        own_wait = self._board.own_wait = self._own_mask_wait(requests)
+        own_wait = self._board.own_wait = 0.0 if self._ordered else own_mask_wait(
+            self.segmenter.live_plan, self.options.own_masks, requests, self.source.info.rate)
         # own masks: room for every frame that may still be waiting for its mask, so none is dropped for that
         waiting = math.ceil(own_wait * self.source.info.rate) + requests + 3 if own_wait else 2
         self._frames = queue.Queue(maxsize=waiting)
@@ -293,20 +280,14 @@ class Pipeline:
         whenever an inference takes a little longer than one (the mask rate halves); here the wait ends the
         moment the request frees, so masks come at the model's rate, up to one per camera frame."""
         try:
-            self._submit_frames(infer_queue, to_model)
+            while not self._stop.is_set() and (frame := to_model.get()) is not None:
+                infer_queue.get_idle_request_id()  # blocks until a request is free
+                if len(to_model):  # a newer frame arrived while waiting: that one
+                    frame = to_model.get() or frame
+                self._board.submitted(frame.seq)
+                self._submit(infer_queue, frame.seq, frame)
         finally:
             self._board.submit_ended()  # frames not submitted by now never will be: none waits for its mask
-
-    def _submit_frames(self, infer_queue: ov.AsyncInferQueue, to_model: FrameBuffer) -> None:
-        while not self._stop.is_set():
-            frame = to_model.get()
-            if frame is None:
-                return
-            infer_queue.get_idle_request_id()  # blocks until a request is free
-            if len(to_model):  # a newer frame arrived while waiting: that one
-                frame = to_model.get() or frame
-            self._board.submitted(frame.seq)
-            self._submit(infer_queue, frame.seq, frame)
 
     def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
         frame.timings["submitted"] = time.perf_counter()
@@ -443,26 +424,13 @@ class Pipeline:
             self.options.observe(frame, alpha)
         start = time.perf_counter()
         image = self.compositor.compose(frame.image, alpha, self._clock(frame), still)
-        shown = self._with_overlay(frame, image)
+        shown = self.controls.with_overlay(frame, image, self.sinks, self._overlay_stats)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
         self.controls.last_output = (frame, shown)
         for worker in self._workers:
-            worker.put(frame, shown if self._overlay_for(worker.sink) else image, self._stop)
+            worker.put(frame, shown if self.controls.overlay_for(worker.sink) else image, self._stop)
         self.stats.frames_out += 1
         self._output_rate.tick()
-
-    def _overlay_for(self, sink) -> bool:
-        """The HUD is a preview aid: windows show it; files and virtual cameras get it only with --overlay."""
-        return self.controls.overlay_on and (sink.interactive or self.options.overlay is True)
-
-    def _with_overlay(self, frame: Frame, image: np.ndarray) -> np.ndarray:
-        """``image`` with the HUD drawn on it; on a copy when some sink still gets the plain picture (or the
-        picture is the source frame itself). The alpha channel of a transparent picture stays the matte."""
-        wanted = [self._overlay_for(w.sink) for w in self._workers]
-        if not any(wanted):
-            return image
-        in_place = all(wanted) and image is not frame.image
-        return draw_overlay(image if in_place else image.copy(), self._overlay_stats())
 
     def _overlay_stats(self) -> OverlayStats:
         seg = self.segmenter

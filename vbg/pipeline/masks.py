@@ -8,10 +8,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..compose.motion import MaskMotion, Thumb, change
 from ..media.frames import Frame
+from ..model.autotune import LivePlan
+
+#: mean alpha change (levels) of a refinement of the same mask below which refinement has settled
+SETTLED = 0.2
+
+
+MAX_OWN_WAIT_S = 0.25  # live: the longest a frame waits for its own mask before taking the newest one
+
+
+def own_mask_wait(plan: LivePlan | None, own_masks: bool | None, requests: int, rate: float) -> float:
+    """Live: how long a frame may wait for its own mask (0 = newest-mask policy; ``own_masks`` None follows the
+    segmenter's measured ``plan``).  Three inference latencies at the measured rate (``requests / fps``) plus a
+    frame interval, at most ``MAX_OWN_WAIT_S``: long enough for a mask that is merely late, short enough that a
+    stalled model never holds the output back."""
+    own = own_masks if own_masks is not None else bool(plan and plan.own_masks)
+    if not own:
+        return 0.0
+    if plan is None or plan.model_fps <= 0:
+        return MAX_OWN_WAIT_S
+    return min(MAX_OWN_WAIT_S, 3 * requests / plan.model_fps + 1 / rate)
 
 
 @dataclass(frozen=True)
@@ -95,13 +116,15 @@ class MaskReuse:
 
     - The picture is still since the mask's frame (thumbnail change at most ``threshold``): the mask as is.
     - It moved: the mask carried along by the optical flow between the two thumbnails.
-    - The same mask as the last frame's, and the picture still since that frame was refined: the last refined
-      alpha as is (refinement is the largest per-frame cost after the model and the blend)."""
+    - The same mask as the last frame's, the picture still since that frame was refined, and refinement settled
+      (the temporal smoother has finished easing towards the mask): the last refined alpha as is (refinement
+      is the largest per-frame cost after the model and the blend)."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self.motion = MaskMotion()
         self._last: tuple[np.ndarray, Thumb | None, np.ndarray] | None = None  # (mask, thumb refined on, alpha)
+        self._settled = False  # the last refinement of the same mask changed the alpha by at most SETTLED
 
     def mask_for(self, frame: Frame, kept: Mask) -> np.ndarray:
         if kept.seq == frame.seq or kept.thumb is None or frame.thumb is None:
@@ -111,11 +134,16 @@ class MaskReuse:
         return self.motion.carry(kept.mask, kept.thumb, frame.thumb)
 
     def alpha(self, frame: Frame, mask: np.ndarray, refine: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
-        """(alpha for ``frame`` shown with ``mask``, whether the last one was reused); ``refine`` makes a new one."""
+        """(alpha for ``frame`` shown with ``mask``, whether the last one was reused); ``refine`` makes a new one.
+
+        The last alpha is reused only once refinement has settled on it (the temporal smoother eases towards a
+        new mask over several frames): reusing the first, half-eased alpha would hold a stale outline."""
         last = self._last
-        if (last is not None and last[0] is mask and frame.thumb is not None and last[1] is not None
-                and change(last[1], frame.thumb) <= self.threshold):
+        same = (last is not None and last[0] is mask and frame.thumb is not None and last[1] is not None
+                and change(last[1], frame.thumb) <= self.threshold)
+        if same and self._settled:
             return last[2], True
         alpha = refine()
+        self._settled = same and cv2.norm(alpha, last[2], cv2.NORM_L1) / alpha.size <= SETTLED
         self._last = (mask, frame.thumb, alpha)
         return alpha, False
