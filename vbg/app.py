@@ -31,7 +31,8 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
         sinks.append(FileSink(out, codec=config.codec, crf=config.crf, preset=config.preset, audio_from=audio,
                               alpha=config.transparent))
     if config.vcam:
-        sinks.append(VirtualCameraSink(device=config.vcam_device, backend=config.vcam_backend))
+        sinks.append(VirtualCameraSink(device=config.vcam_device, backend=config.vcam_backend,
+                                       watch_readers=not config.vcam_always))
     if config.null:
         sinks.append(NullSink())
     if not sinks:

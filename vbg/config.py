@@ -40,6 +40,7 @@ class RunConfig:
     vcam: bool = False
     vcam_device: str | None = None
     vcam_backend: str | None = None
+    vcam_always: bool = False  # keep capturing and inferring while no app has the virtual camera open
     null: bool = False  # discard output (benchmarks)
     codec: str | None = None  # default: libx264 (yuv420p), or an alpha-capable codec with transparent
     crf: int | None = 23

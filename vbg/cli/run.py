@@ -44,6 +44,10 @@ def add_run_parser(sub) -> None:
     g.add_argument("--vcam", action="store_true", help="send to a virtual camera (v4l2loopback / OBS)")
     g.add_argument("--vcam-device", metavar="DEV", help="virtual camera device, e.g. /dev/video10")
     g.add_argument("--vcam-backend", metavar="NAME", help="pyvirtualcam backend (v4l2loopback, obs, ...)")
+    g.add_argument("--vcam-always", action="store_true",
+                   help="keep the camera and the model running while no app has the virtual camera open (default: "
+                        "on Linux, with only --vcam as output, the camera is released and nothing runs until an "
+                        "app opens it)")
     g.add_argument("--null", action="store_true", help="discard frames (benchmarks)")
     g.add_argument("--codec", help="video codec (default libx264; with --transparent prores_ks (.mov), libvpx-vp9 "
                                      "(.webm), png or qtrle)")

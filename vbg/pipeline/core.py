@@ -123,12 +123,14 @@ class Pipeline:
 
     # -- control -----------------------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Ask every stage to finish; safe from any thread (keys, signal handlers, tests)."""
+        """Ask every stage to finish; safe from any thread (keys, tests).  The source is closed too: a capture
+        thread may be waiting for a frame that a held source (nobody watching) will not send."""
         self._stop.set()
+        self.source.close()
 
     def _fail(self, exc: BaseException) -> None:
         self._errors.append(exc)
-        self._stop.set()
+        self.stop()
 
     # -- run ---------------------------------------------------------------------------------------------------
     def run(self) -> RunStats:
@@ -152,6 +154,9 @@ class Pipeline:
             worker.start(self.source.info)
         for worker in self._workers:
             worker.opened.wait()
+        watched = [sink.readers for sink in self.sinks]
+        if self.live and len(watched) == 1 and watched[0] is not None:  # only a virtual camera: idle unwatched
+            self.source.serve_on_demand(watched[0])
         in_flight = threading.Semaphore(requests + 2)
         capture = threading.Thread(target=self._guard(self._capture, "capture"), args=(infer_queue, in_flight),
                                    name="capture", daemon=True)
@@ -210,6 +215,7 @@ class Pipeline:
         self.stats.seconds = time.perf_counter() - start
         self.stats.dropped += self.source.dropped + sum(w.dropped for w in self._workers)
         self.stats.source_lost = self.source.lost
+        self.stats.idle_seconds = self.source.idle_seconds
 
     def _guard(self, target, name: str):
         done = self._done_events[name] = threading.Event()
@@ -329,7 +335,7 @@ class Pipeline:
             else:
                 self._compose_ordered(in_flight, progress)
         finally:
-            self._stop.set()  # output is complete (or failed): capture must stop too, even on endless sources
+            self.stop()  # output is complete (or failed): capture must stop too, even on endless sources
             if progress is not None:
                 progress.close()
 

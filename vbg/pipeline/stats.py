@@ -21,6 +21,7 @@ class RunStats:
     model: str = ""  # the segmenter's label; with "(auto)" when --precision auto chose the precision
     own_masks: int | None = None  # live, own-mask policy: frames shown with their own mask (None: other policies)
     alphas_reused: int = 0  # frames shown with the last refined alpha (nothing changed: see pipeline.masks)
+    idle_seconds: float = 0.0  # capture held because nobody watched the virtual camera
     source_lost: str | None = None  # a live input went away and could not be reopened (see sources.Reconnector)
 
     @property
@@ -46,6 +47,8 @@ class RunStats:
                 stages.append(f"{stage} {p[0]:.1f}/{p[1]:.1f}")
         if stages:
             parts.append("latency p50/p95 ms: " + ", ".join(stages))
+        if self.idle_seconds >= 0.1:
+            parts.append(f"idle {self.idle_seconds:.1f} s with nobody watching the virtual camera")
         if self.source_lost:
             parts.append(f"source lost: {self.source_lost}")
         return " | ".join(parts)

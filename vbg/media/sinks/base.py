@@ -25,6 +25,9 @@ class FrameSink(ABC):
     #: the sink's key channel: names of keys the user pressed ("q", "space", ...), None for sinks without a
     #: keyboard; the pipeline's ``Controls`` read it
     keys: queue.Queue[str] | None = None
+    #: who watches this output (a ``ReaderWatch``, for a virtual camera): None = it always wants frames (files,
+    #: windows); a live run whose every output is watched this way idles while nobody watches
+    readers = None
 
     def __init__(self) -> None:
         self.frames_written = 0

@@ -60,13 +60,16 @@ class VirtualCameraSink(FrameSink):
     Frames are sent as BGR (``PixelFormat.BGR``), the pipeline's own format, so no colour conversion is done
     here; BGRA is composed over black, as cameras have no alpha.  The pipeline paces the output, so
     pyvirtualcam's ``sleep_until_next_frame`` is not used.  After ``open`` ``device`` is the device opened.
+    With ``watch_readers`` (Linux, v4l2loopback) ``readers`` counts the programs that have the device open, so
+    that a run can idle while nobody watches (``Pipeline``).
     """
 
     name = "vcam"
 
-    def __init__(self, device: str | None = None, backend: str | None = None) -> None:
+    def __init__(self, device: str | None = None, backend: str | None = None, watch_readers: bool = False) -> None:
         super().__init__()
         self.device, self.backend = device, backend
+        self.watch_readers = watch_readers  # Linux: count the programs that have the device open (``readers``)
         self.camera: Any = None
         self.size: tuple[int, int] = (0, 0)
 
@@ -100,6 +103,13 @@ class VirtualCameraSink(FrameSink):
         self.size = (info.width, info.height)
         self.device = self.camera.device
         self.backend = self.camera.backend
+        if self.watch_readers and self.backend == "v4l2loopback":
+            from .readers import ReaderWatch
+
+            # one picture first: with exclusive_caps=1 a v4l2loopback device is offered to apps as a camera only
+            # once its writer has sent a frame
+            self.camera.send(np.zeros((info.height, info.width, 3), np.uint8))
+            self.readers = ReaderWatch(self.device)
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         if self.camera is None:
@@ -114,6 +124,9 @@ class VirtualCameraSink(FrameSink):
         self.frames_written += 1
 
     def _release(self) -> None:
+        if self.readers is not None:
+            self.readers.close()
+            self.readers = None
         if self.camera is not None:
             self.camera.close()
             self.camera = None

@@ -111,6 +111,16 @@ class FrameSource(ABC):
         self.frames_read = 0
         self.lost: str | None = None
 
+    def serve_on_demand(self, demand) -> None:
+        """Capture only while ``demand.watched`` (e.g. a ``ReaderWatch``: someone has the virtual camera open);
+        otherwise hold, and release what can be released (a camera's light goes off)."""
+        self._buffer.demand = demand
+
+    @property
+    def idle_seconds(self) -> float:
+        """Time capture held because nobody wanted frames (``serve_on_demand``)."""
+        return self._buffer.idle_seconds
+
     @property
     def latest_only(self) -> bool:
         return self._buffer.latest_only

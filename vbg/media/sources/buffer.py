@@ -31,6 +31,10 @@ class FrameBuffer:
         self._closed = threading.Event()
         self._ended = False
         self._error: BaseException | None = None
+        #: who wants the frames (``FrameSource.serve_on_demand``): while ``demand.watched`` is false, producers
+        #: hold (``wait_wanted``); None: frames are always wanted
+        self.demand = None
+        self.idle_seconds = 0.0  # time producers held because nobody wanted frames
 
     @property
     def closed(self) -> bool:
@@ -81,6 +85,18 @@ class FrameBuffer:
                 raise self._error
             return None
 
+    def wanted(self) -> bool:
+        demand = self.demand
+        return demand is None or demand.watched
+
+    def wait_wanted(self) -> bool:
+        """Producer side: hold while nobody wants frames (no CPU: a wait on the demand); False if closed."""
+        start = time.perf_counter()
+        while not self.wanted() and not self._closed.is_set():
+            self.demand.wait(0.25)
+        self.idle_seconds += time.perf_counter() - start
+        return not self._closed.is_set()
+
     def wait_closed(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on ``close()``; True if closed."""
         return self._closed.wait(timeout)
@@ -110,7 +126,12 @@ class Pacer:
         self._origin: float | None = None  # wall-clock time of media time 0
 
     def wait(self, media_time: float) -> bool:
-        """Wait until ``media_time`` (seconds) is due; False if the buffer was closed meanwhile."""
+        """Wait until ``media_time`` (seconds) is due; False if the buffer was closed meanwhile.  While nobody
+        wants frames it holds first; the schedule then restarts (a held source does not race to catch up)."""
+        if not self._buffer.wanted():
+            if not self._buffer.wait_wanted():
+                return False
+            self._origin = None
         now = time.perf_counter()
         if self._origin is None:
             self._origin = now - media_time

@@ -117,6 +117,10 @@ class CameraSource(FrameSource):
     def _produce(self) -> None:
         failures, last_frame = 0, time.monotonic()
         while not self._buffer.closed:
+            if not self._buffer.wanted():
+                if not self._hold():
+                    return
+                failures, last_frame = 0, time.monotonic()
             ok, image = self._cap.read()
             if not ok or image is None:
                 failures += 1  # tolerate a few hiccups (USB resets); then reopen it (unplugged and back)
@@ -138,6 +142,23 @@ class CameraSource(FrameSource):
             failures, last_frame = 0, time.monotonic()
             if not self._emit(image, None, None):
                 return
+
+    def _hold(self) -> bool:
+        """Nobody wants frames: release the camera (its light goes off) until someone does, then reopen it.
+        False when the source closed meanwhile or the camera did not come back."""
+        self._release()
+        notice(f"camera {self.device} released: nobody is watching the virtual camera")
+        if not self._buffer.wait_wanted():
+            return False
+        try:
+            self._reopen(0)
+        except VbgError:
+            reopened, error = self._reconnector.run(self._reopen, "it did not reopen for a new viewer")
+            if not reopened:
+                self.lost = f"camera {self.device} did not reopen for a viewer of the virtual camera ({error})"
+                return False
+        notice(f"camera {self.device} reopened: the virtual camera has a viewer")
+        return True
 
     def _release(self) -> None:
         cap, self._cap = self._cap, None
