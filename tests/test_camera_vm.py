@@ -128,3 +128,21 @@ def test_a_camera_that_never_comes_back_ends_the_run_with_exit_3_and_a_playable_
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
     assert len(frames) > 10 and frames[0].shape == (360, 640, 3)
     assert green(frames[-1][2, 2].tolist())
+
+
+def test_with_nobody_watching_the_camera_is_released_and_nothing_runs(vm):
+    idle = vm["unwatched"]
+    assert idle["released"] is not None, idle
+    assert not idle["camera_open_while_idle"]
+    # emulated guest: its idle wake-ups cost far more than on a real machine, and still come under 0.05 cores
+    assert idle["idle_cores"] <= 0.05, idle
+
+
+def test_a_viewer_wakes_the_virtual_camera_and_its_leaving_releases_the_camera_again(vm):
+    idle = vm["unwatched"]
+    viewer = idle["viewer"]
+    assert viewer.get("frames") == 3 and all(green(p) for p in viewer["corner"]), viewer
+    assert idle["reopened"] is not None and idle["released_again"] is not None, idle
+    assert not idle["camera_open_after_viewer"]
+    end = idle["end"]
+    assert end["rc"] == 130 and "idle" in end["stderr"][-1], end  # Ctrl-C: the summary counts the idle time

@@ -11,6 +11,8 @@ vivid's fault buttons.  Everything observed goes into results.json; the host-sid
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -22,34 +24,39 @@ GREEN = (0, 255, 0)  # BGR of --color 0,255,0
 VBG = str(Path(sys.executable).with_name("vbg"))
 
 
-def read_frames(device: str, count: int, timeout: float = 120.0) -> dict:
-    """Open ``device`` like a call app, read ``count`` frames; their size and corner pixels."""
+def read_frames(device: str, count: int, timeout: float = 120.0, wait_s: float | None = None) -> dict:
+    """Open ``device`` like a call app, read ``count`` frames; their size, corner pixels and arrival times
+    (seconds after the open).  ``wait_s``: how long one read may wait for a frame (OpenCV's default is 10 s)."""
     import cv2
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        opened = time.monotonic()
         cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
         if cap.isOpened():
-            pixels, shape = [], None
+            if wait_s:
+                cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, wait_s * 1000)
+            pixels, shape, times = [], None, []
             for _ in range(count):
                 ok, image = cap.read()
                 if not ok:
                     break
                 shape = list(image.shape)
                 pixels.append(image[2, 2].tolist())
+                times.append(round(time.monotonic() - opened, 2))
             cap.release()
             if pixels:
-                return {"frames": len(pixels), "shape": shape, "corner": pixels}
+                return {"frames": len(pixels), "shape": shape, "corner": pixels, "times": times}
         else:
             cap.release()
         time.sleep(0.5)  # not a capture device until a writer has set its format (exclusive_caps=1)
     return {"frames": 0, "shape": None, "corner": []}
 
 
-def reader(count: int, timeout: float = 180.0) -> dict:
+def reader(count: int, timeout: float = 180.0, wait_s: float = 0) -> dict:
     """A separate reader process (its own open of the device, as Zoom or Chrome would)."""
-    proc = subprocess.run([sys.executable, __file__, "read", LOOPBACK, str(count)], capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, __file__, "read", LOOPBACK, str(count), str(wait_s)],
+                          capture_output=True, text=True, timeout=timeout)
     return json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
 
 
@@ -136,11 +143,47 @@ def scenarios(cache: str) -> dict:
     # A camera that stops delivering and never recovers: vbg must end (exit 3), not hang.
     press("percentage_of_dropped_buffers=100")
     out["dead"] = main.finish(300)
+    press("percentage_of_dropped_buffers=0")
+    out["unwatched"] = unwatched(model)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def holds(pid: int, device: str) -> bool:
+    """Whether process ``pid`` has ``device`` open."""
+    return any(os.path.realpath(fd) == device for fd in Path(f"/proc/{pid}/fd").iterdir())
+
+
+def unwatched(model: list[str], idle_s: float = 20.0) -> dict:
+    """vbg with the virtual camera as its only output: it releases the camera while no app reads it, uses
+    (next to) no CPU, and serves a reader that opens the device, then releases the camera again."""
+    run = Vbg("run", CAMERA, "--vcam", "--vcam-device", LOOPBACK, "--color", "0,255,0", *model)
+    out: dict = {"released": run.wait_line("released: nobody is watching", 600)}
+    if out["released"] is None:
+        out["end"] = run.finish(10)
+        return out
+    time.sleep(2.0)
+    pid, start, cpu = run.proc.pid, time.monotonic(), cpu_seconds(run.proc.pid)
+    time.sleep(idle_s)
+    out["idle_cores"] = (cpu_seconds(pid) - cpu) / (time.monotonic() - start)
+    out["camera_open_while_idle"] = holds(pid, CAMERA)
+    mark = len(run.lines)
+    out["viewer"] = reader(3, timeout=600, wait_s=300)  # the first frame needs a camera reopen and an inference
+    out["reopened"] = run.wait_line("reopened: the virtual camera has a viewer", 5, after=mark)
+    out["released_again"] = run.wait_line("released: nobody is watching", 120, after=mark)
+    time.sleep(1.0)
+    out["camera_open_after_viewer"] = holds(pid, CAMERA)
+    run.proc.send_signal(signal.SIGINT)
+    out["end"] = run.finish(300)
     return out
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "read":
-        print(json.dumps(read_frames(sys.argv[2], int(sys.argv[3]))))
+        print(json.dumps(read_frames(sys.argv[2], int(sys.argv[3]), wait_s=float(sys.argv[4]) or None)))
     else:
         Path("results.json").write_text(json.dumps(scenarios(sys.argv[2]), indent=1))

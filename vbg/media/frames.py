@@ -59,6 +59,15 @@ class Frame:
     thumb: object | None = None  # the change gate's thumbnail of this frame (vbg.compose.motion.Thumb)
     mask_seq: int = -1  # the seq of the frame whose model run gave this frame's mask (set when it is shown)
 
+    def clock(self, live: bool, fps: float | None) -> float:
+        """The output time in seconds (for background videos): the timestamp in files (else index / ``fps``),
+        the capture time live (a background video then plays in real time)."""
+        if not live and self.seconds is not None:
+            return self.seconds
+        if not live and fps:
+            return self.index / fps
+        return self.captured_at
+
     @property
     def seconds(self) -> float | None:
         """Presentation time in seconds, when known."""

@@ -408,15 +408,6 @@ class Pipeline:
         self.stats.latency.add("refine", (time.perf_counter() - start) * 1000)
         return alpha
 
-    def _clock(self, frame: Frame) -> float:
-        """The output time of ``frame`` in seconds (for background videos): its timestamp in files, the
-        capture time in live mode (a background video then plays in real time)."""
-        if not self.live and frame.seconds is not None:
-            return frame.seconds
-        if not self.live and self.source.info.fps:
-            return frame.index / self.source.info.fps
-        return frame.captured_at
-
     def _done(self) -> bool:
         limit = self.options.max_frames
         return limit is not None and self.stats.frames_out >= limit
@@ -429,7 +420,7 @@ class Pipeline:
         if self.options.observe is not None:
             self.options.observe(frame, alpha)
         start = time.perf_counter()
-        image = self.compositor.compose(frame.image, alpha, self._clock(frame), still)
+        image = self.compositor.compose(frame.image, alpha, frame.clock(self.live, self.source.info.fps), still)
         shown = self.controls.with_overlay(frame, image, self.sinks, self._overlay_stats)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
         self.controls.last_output = (frame, shown)
