@@ -143,3 +143,24 @@ def test_the_exported_fused_map_equals_the_networks_own(weights_path, shape):
     target = torch.zeros(1, 1, 192, 320)
     by_matrices = bilinear_matrix(192, 6) @ side @ bilinear_matrix(320, 10).T
     assert torch.allclose(by_matrices, upsample_like(side, target), atol=1e-6)
+
+
+def test_the_default_device_is_a_gpu_where_openvino_lists_one_else_the_cpu(weights_path, model_cache, caplog):
+    import openvino as ov
+
+    from vbg.model.devices import choose_device
+    from vbg.model.segmenter import Segmenter
+
+    gpus = [d for d in ov.Core().available_devices if d.startswith("GPU")]
+    choice = choose_device(ov.Core())
+    if gpus:
+        assert choice.device in gpus
+    else:  # these machines: the CPU path, for real
+        assert choice.device == "CPU" and "no GPU" in choice.reason
+    with caplog.at_level("WARNING", logger="vbg"):
+        segmenter = Segmenter(model="u2net_lite", weights=str(weights_path), cache_dir=str(model_cache), size="64",
+                              precision="fp32")
+    assert segmenter.config.device == choice.device and choice.device in segmenter.describe()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("device ")]
+    assert said == ([choice.reason] if gpus else [])  # one line where a GPU was chosen, none on a CPU-only machine
+    assert segmenter.segment(np.full((90, 160, 3), 128, np.uint8)).shape == (90, 160)

@@ -54,9 +54,10 @@ class DeviceChoice:
 
 
 def choose_device(core: ov.Core) -> DeviceChoice:
-    """The default device (``DEFAULT_DEVICE``) resolved: OpenVINO's GPU plugin lists each Intel GPU as ``GPU.N`` (``GPU`` alone is
-    ``GPU.0``, the integrated one where there is one) with ``DEVICE_TYPE`` integrated or discrete.  A GPU takes
-    the network off the CPU, which then has decoding, compositing and the call app to itself."""
+    """The default device (``DEFAULT_DEVICE``) resolved: OpenVINO's GPU plugin lists each Intel GPU as
+    ``GPU.N`` (``GPU`` alone is ``GPU.0``, the integrated one where there is one) with ``DEVICE_TYPE``
+    integrated or discrete.  A GPU takes the network off the CPU, which then has decoding, compositing and the
+    call app to itself."""
     gpus = [d for d in core.available_devices if d.split(".")[0] == "GPU"]
     if not gpus:
         return DeviceChoice("CPU", "device CPU: OpenVINO lists no GPU here")

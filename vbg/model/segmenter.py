@@ -46,10 +46,12 @@ class Segmenter:
         except RuntimeError as exc:  # the GPU's driver or compiler failed: the CPU always works
             if choice.device == "CPU":
                 raise
-            notice(f"device {choice.device} failed ({' '.join(str(exc).split())[:120]}); the model runs on the CPU instead")
+            why = " ".join(str(exc).split())[:120]
+            notice(f"device {choice.device} failed ({why}); the model runs on the CPU instead")
             self._build(dataclasses.replace(config, device="CPU"))
             return
-        notice(choice.reason)
+        if choice.device != "CPU":  # where there is no GPU there is nothing to say
+            notice(choice.reason)
 
     def _build(self, config: SegmenterConfig) -> None:
         self.config = config
