@@ -3,9 +3,30 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from .errors import VbgError
+
+
+def check_writable(folder: Path, target: Path) -> None:
+    """Fail unless a file can be created in ``folder`` (for ``target``), before any work.  A real probe file,
+    not ``os.access``: root passes every permission check, and some file systems (``/proc``, a read-only
+    mount seen through another one) refuse only the creation itself."""
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".vbg-probe-"):
+            pass
+    except OSError as exc:
+        raise VbgError(f"cannot write {target}: directory {folder} is not writable ({exc.strerror or exc}); "
+                       f"choose another output directory or fix its permissions") from None
+
+
+def existing_folder(path: Path) -> Path:
+    """``path`` if it is a folder, else its nearest existing ancestor (where a missing folder would be made)."""
+    path = path.absolute()
+    while not path.is_dir() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def check_outputs(jobs: list[tuple[Path, list[Path]]], fix: str) -> None:

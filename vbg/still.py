@@ -10,7 +10,7 @@ import numpy as np
 
 from .compose.compositing import Compositor
 from .errors import VbgError
-from .outputs import check_outputs
+from .outputs import check_outputs, check_writable, existing_folder
 from .media.imageio import check_output_path, write_atomic
 from .compose.refine import MaskRefiner
 from .model.segmenter import Segmenter
@@ -83,6 +83,9 @@ def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None,
         jobs = [ImageJob(paths[0], Path(output), Path(mask_out) if mask_out else None,
                          Path(figure_out) if figure_out else None)]
         check_output_path(jobs[0].output)
+        if transparent and jobs[0].output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
+            raise VbgError(f"{jobs[0].output.suffix} cannot store transparency: write the --transparent result "
+                           f"as .png, .webp or .tiff")
         if jobs[0].mask_out:
             check_output_path(jobs[0].mask_out)
         if jobs[0].figure_out:
@@ -102,6 +105,8 @@ def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None,
         for flag, folder in folders.items():
             if folder is not None and folder.exists() and not folder.is_dir():
                 raise VbgError(f"{flag} {folder} is a file: with several images or a folder, give an output folder")
+            if folder is not None:
+                check_writable(existing_folder(folder), folder)
         names = [f.stem + ".png" if transparent else f.name for f in files]
         jobs = [ImageJob(f, folders["-o"] / name,
                          folders["--mask-out"] / f"{f.stem}.png" if folders["--mask-out"] else None,

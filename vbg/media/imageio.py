@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import VbgError
+from ..outputs import check_writable
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -54,6 +55,7 @@ def check_output_path(path: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
         raise VbgError(f"cannot write {p}: unknown extension {p.suffix or '(none)'}; use one of {', '.join(extensions)}")
     if not p.parent.resolve().is_dir():
         raise VbgError(f"cannot write {p}: directory {p.parent} does not exist; create it first")
+    check_writable(p.parent, p)
     return p
 
 
@@ -80,5 +82,9 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     ok, buf = cv2.imencode(p.suffix.lower(), image)
     if not ok:
         raise VbgError(f"could not encode {p}: try .png or .jpg")
-    write_atomic(p, buf.tobytes())
+    try:
+        write_atomic(p, buf.tobytes())
+    except OSError as exc:  # the disk filled up, or the folder became read-only since the check
+        raise VbgError(f"cannot write {p} ({exc.strerror or exc}): free some space or choose another "
+                       f"output directory") from None
     return p

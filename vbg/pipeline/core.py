@@ -319,7 +319,8 @@ class Pipeline:
         now = time.perf_counter()
         self.stats.latency.add("infer", (now - frame.timings["submitted"]) * 1000)
         self._mask_rate.tick(now)
-        self.stats.masks += 1
+        with self._board.lock:  # callbacks of several requests may run at once
+            self.stats.masks += 1
         if self._ordered:
             self._masks.put((seq, frame, mask))
         else:

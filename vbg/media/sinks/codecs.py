@@ -11,6 +11,10 @@ from ...errors import VbgError
 #: store presentation timestamps (H.264 with B-frames comes back out of order).
 VIDEO_OUTPUT_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm")
 
+#: The speed presets x264 and x265 know (``--preset``); anything else fails in the encoder after the model.
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+
 #: Alpha-capable (codec, pixel format) per extension: what ``--transparent`` writes when no codec is given.
 ALPHA_CODECS = {".mov": ("prores_ks", "yuva444p10le"), ".webm": ("libvpx-vp9", "yuva420p"), ".mkv": ("libvpx-vp9", "yuva420p")}
 

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import VbgError
+from ...outputs import check_writable
 from ..frames import Frame, VideoInfo
 from .audio import AudioCarrier
 from .base import FrameSink, drop_alpha, fit_frame
-from .codecs import VIDEO_OUTPUT_EXTENSIONS, choose_pix_fmt, default_codec_for, has_alpha
+from .codecs import VIDEO_OUTPUT_EXTENSIONS, X264_PRESETS, choose_pix_fmt, default_codec_for, has_alpha
 
 #: errno values that mean "no room for the output": a full disk, a quota, a file-size limit (RLIMIT_FSIZE)
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -66,6 +67,8 @@ class FileSink(FrameSink):
             self.pix_fmt = choose_pix_fmt(codec, pix_fmt, alpha)
         self.keeps_alpha = has_alpha(self.pix_fmt)
         self.crf, self.preset, self.bit_rate = crf, preset, bit_rate
+        if preset and self.codec in ("libx264", "libx265") and preset not in X264_PRESETS:
+            raise VbgError(f"unknown {self.codec} preset {preset!r}: use one of {', '.join(X264_PRESETS)}")
         self.audio_from = audio_from
         self.partial = partial_path(self.path)
         self._container: Any = None
@@ -89,9 +92,7 @@ class FileSink(FrameSink):
             raise VbgError(f"cannot write {self.path}: directory {self.path.parent} does not exist; create it first")
         if self.path.is_dir():
             raise VbgError(f"cannot write {self.path}: it is a directory; give a file name")
-        if not os.access(self.path.parent, os.W_OK):  # read-only filesystem (even for root) or no permission
-            raise VbgError(f"cannot write {self.path}: directory {self.path.parent} is not writable; choose "
-                           f"another output directory or fix its permissions")
+        check_writable(self.path.parent, self.path)
 
     # -- open ------------------------------------------------------------------------------------------------
     def open(self, info: VideoInfo) -> None:
@@ -280,7 +281,10 @@ class FileSink(FrameSink):
             if self._audio is not None:
                 self._audio.close()
         if finalised and self.frames_written:
-            os.replace(self.partial, self.path)
+            try:
+                os.replace(self.partial, self.path)
+            except OSError as exc:  # the folder went away or turned read-only while the file was written
+                error = error or exc
         else:
             self.partial.unlink(missing_ok=True)
         if isinstance(error, OSError):
