@@ -36,3 +36,47 @@ def test_transparency_into_a_jpeg_is_refused_before_the_model(tmp_path):
     proc = run_vbg("image", PHOTO, "-o", str(tmp_path / "b.jpg"), "--transparent")
     assert_clean_error(proc, ".jpg cannot store transparency", ".png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_trailing_slash_means_a_folder(tmp_path):
+    proc = run_vbg("image", PHOTO, "-o", str(tmp_path / "new") + "/", "--blur", "--size", "192",
+                   "--precision", "bf16")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "new" / "person.jpg").is_file()
+
+
+def test_several_inputs_into_one_image_name_is_refused(tmp_path):
+    proc = run_vbg("image", PHOTO, PHOTO, "-o", str(tmp_path / "two.png"), "--blur")
+    assert_clean_error(proc, "names one image", "give an output folder")
+    proc = run_vbg("image", str(SAMPLES), "-o", str(tmp_path / "single.png"), "--blur")
+    assert_clean_error(proc, "names one image")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_given_to_vbg_image_points_to_vbg_run(tmp_path):
+    proc = run_vbg("image", CLIP, "-o", str(tmp_path / "x.png"), "--blur")
+    assert_clean_error(proc, "is a video, not an image", "vbg run")
+
+
+def test_batch_into_its_own_input_folder_says_so(tmp_path):
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(PHOTO, inbox)
+    proc = run_vbg("batch", str(inbox), "-o", str(inbox))
+    assert_clean_error(proc, "is the input folder", "another output folder")
+    assert sorted(p.name for p in inbox.iterdir()) == ["person.jpg"]
+
+
+def test_a_huge_blur_is_a_flat_average_of_a_tiny_copy():
+    import numpy as np
+
+    from vbg.compose.backgrounds import BlurBackground
+
+    frame = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    blur = BlurBackground(100000)
+    out = blur.render(frame)
+    assert blur.downscale >= 32  # a copy of 40x22 pixels or less: the cost of any huge blur
+    assert out.shape == frame.shape and float(out.std()) < 3.0
+    assert BlurBackground(21).scale_for(1280, 720) == 8  # the default blur is unchanged

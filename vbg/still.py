@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +80,19 @@ def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None,
     from .media.imageio import IMAGE_EXTENSIONS
 
     paths = [Path(p) for p in inputs]
-    if len(paths) == 1 and not paths[0].is_dir():
+    single = len(paths) == 1 and not paths[0].is_dir()
+    into_folder = single and output.endswith(("/", os.sep))  # a trailing slash means a folder (made if missing)
+    if into_folder:
+        check_writable(existing_folder(Path(output)), Path(output))
+        output = str(Path(output) / (paths[0].stem + ".png" if transparent else paths[0].name))
+    if not single and Path(output).suffix.lower() in IMAGE_EXTENSIONS and not Path(output).is_dir():
+        raise VbgError(f"-o {output} names one image, but {len(paths)} inputs or a folder give several: give an "
+                       f"output folder (e.g. -o out/)")
+    if single:
         jobs = [ImageJob(paths[0], Path(output), Path(mask_out) if mask_out else None,
                          Path(figure_out) if figure_out else None)]
-        check_output_path(jobs[0].output)
+        if not into_folder:
+            check_output_path(jobs[0].output)
         if transparent and jobs[0].output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
             raise VbgError(f"{jobs[0].output.suffix} cannot store transparency: write the --transparent result "
                            f"as .png, .webp or .tiff")

@@ -118,6 +118,9 @@ def plan_batch(inputs: list[str], outdir: str, transparent: bool = False) -> lis
     jobs: list[BatchJob] = []
     for text in inputs:
         root = Path(text)
+        if root.is_dir() and root.resolve() == out_resolved:
+            raise VbgError(f"-o {out} is the input folder {root}: give another output folder (e.g. -o {root}-vbg); "
+                           f"results are never written among the inputs")
         if root.is_dir():
             found = [p for p in sorted(root.rglob("*")) if p.is_file() and kind_of(p)
                      and not any(part.startswith(".") for part in p.relative_to(root).parts)

@@ -49,13 +49,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         return (f"{job.input}: {image.shape[1]}x{image.shape[0]}, {segmenter.describe()}, "
                 f"inference {result.inference_ms:.1f} ms -> {job.output}")
 
+    for folder in {p.parent for job in jobs for p in (job.output, job.mask_out, job.figure_out) if p}:
+        folder.mkdir(parents=True, exist_ok=True)  # output folders were checked writable by plan_image_jobs
     if single:
         print(process(jobs[0], first))
         return 0
     from tqdm import tqdm
 
-    for folder in {p.parent for job in jobs for p in (job.output, job.mask_out, job.figure_out) if p}:
-        folder.mkdir(parents=True, exist_ok=True)
     failed = []
     from ..pipeline.metrics import progress_interval
 

@@ -191,14 +191,17 @@ class VideoBackground(Background):
         self._source.close()
 
 
+MIN_SIDE = 8  # the blur's small copy keeps at least this many pixels on its short side
+
+
 class BlurBackground(Background):
     """The frame itself, blurred, without the subject's halo.
 
     A plain blur smears the person's colours into the background around them, and that glow shows right at
     the cut-out edge.  Given the matte, the blur instead averages only background pixels: it blurs
     ``frame * (1 - alpha)`` and divides by the blurred ``1 - alpha`` (a normalised convolution).  All of it
-    runs on a shrunk copy, by the largest power of two (at most 8) that leaves a blur of 2.5 pixels or more
-    there: 1/8 for the default 21 px (about 1.5 ms per 720p frame here, against 2.6 ms at 1/4 and ~45 ms for
+    runs on a shrunk copy, by the largest power of two that leaves a blur of 2.5 pixels or more there (and a
+    copy of at least 8 pixels, so any strength costs the same): 1/8 for the default 21 px (about 1.5 ms per 720p frame here, against 2.6 ms at 1/4 and ~45 ms for
     the blur at full size; 0.4 levels from the full-size result), full size for a 2 px blur.
     """
 
@@ -209,20 +212,29 @@ class BlurBackground(Background):
         if strength < 1:
             raise VbgError(f"bad blur strength {strength}: use a positive number of pixels, e.g. 21")
         self.strength = strength
-        if downscale is None:
-            downscale = 1
-            while downscale < 8 and strength / (2 * downscale) >= 2.5:
-                downscale *= 2
-        self.downscale = max(1, downscale)
+        self._fixed = downscale
+        self.downscale = max(1, downscale or 1)
         self.halo_free = halo_free
         self.label = f"blur {strength}"
         self._out = np.empty(0, np.uint8)
 
+    def scale_for(self, width: int, height: int) -> int:
+        """The shrink factor: the largest power of two that leaves a blur of 2.5 pixels or more and a copy of at
+        least ``MIN_SIDE`` pixels, so a blur of any strength costs about the same (a 100000 px blur is a flat
+        average of a tiny copy, not 2 s of filtering)."""
+        if self._fixed is not None:
+            return self._fixed
+        scale = 1
+        while self.strength / (2 * scale) >= 2.5 and min(width, height) // (2 * scale) >= MIN_SIDE:
+            scale *= 2
+        return scale
+
     def render(self, frame: np.ndarray, alpha: np.ndarray | None = None, t: float | None = None) -> np.ndarray:
         h, w = frame.shape[:2]
+        self.downscale = self.scale_for(w, h)
         size = (max(1, w // self.downscale), max(1, h // self.downscale))
         small = shrink(frame, size)
-        sigma = self.strength / self.downscale
+        sigma = min(self.strength / self.downscale, 2.0 * max(size))  # wider than the copy is a flat average
         if self.halo_free and alpha is not None:
             # background weight 1 - alpha, floored at 2 %: under the subject, where there is no background to
             # average, the floor makes the result fall back to the plain blur (hidden by the subject anyway)

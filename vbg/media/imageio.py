@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import VbgError
 from ..outputs import check_writable
+from .frames import VIDEO_EXTENSIONS
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -44,6 +45,8 @@ def read_image(path: str | Path) -> np.ndarray:
     with _codec_messages_silenced():
         image = cv2.imread(str(p), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
+        if p.suffix.lower() in VIDEO_EXTENSIONS:
+            raise VbgError(f"{p} is a video, not an image: use vbg run {p} -o OUT.mp4 for videos")
         raise VbgError(f"cannot read image {p}: corrupt or not an image; use a JPEG, PNG, BMP, WebP or TIFF file")
     return image
 
