@@ -10,7 +10,8 @@ SHARED_WEIGHTS := $(abspath ../shared/models)
 ifneq ($(wildcard $(SHARED_WEIGHTS)/u2netp.pth),)
 export VBG_WEIGHTS_DIR ?= $(SHARED_WEIGHTS)
 endif
-export VBG_CACHE_DIR ?= $(abspath .cache/vbg)
+# One model cache for the demo, the tests and every later `vbg` command: vbg's own default ($VBG_CACHE_DIR or
+# ~/.cache/vbg), so what `make demo` prepares is not prepared again by the first direct run.
 
 .PHONY: demo test venv system-deps bench train clean
 

@@ -80,3 +80,9 @@ def test_a_huge_blur_is_a_flat_average_of_a_tiny_copy():
     assert blur.downscale >= 32  # a copy of 40x22 pixels or less: the cost of any huge blur
     assert out.shape == frame.shape and float(out.std()) < 3.0
     assert BlurBackground(21).scale_for(1280, 720) == 8  # the default blur is unchanged
+
+
+def test_the_default_blur_notice_waits_for_the_run_to_start(tmp_path):
+    # a bad size is the only line: no "blurring the real one" before it
+    assert_clean_error(run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--size", "33"), "bad input size")
+    assert_clean_error(run_vbg("image", PHOTO, "-o", str(tmp_path / "x.png"), "--size", "33"), "bad input size")

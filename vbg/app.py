@@ -111,6 +111,7 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
 def run(config: RunConfig) -> RunStats:
     """Build and run the pipeline; the summary is in the returned stats."""
     pipeline = build_pipeline(config)
+    pipeline.compositor.announce()
     try:
         return pipeline.run()
     finally:

@@ -59,7 +59,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from ..choices import DEFAULT_BLUR
 
     # backgrounds are checked here, before any worker starts; the default-blur notice is printed once
-    compositor_for(config).close()
+    compositor = compositor_for(config)
+    compositor.announce()
+    compositor.close()
     if not (config.background or config.blur or config.color or config.transparent):
         config = dataclasses.replace(config, blur=DEFAULT_BLUR)
     from ..batch.runner import BatchRunner, Layout, print_summary

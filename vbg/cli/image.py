@@ -39,6 +39,7 @@ def cmd_image(args: argparse.Namespace) -> int:
 
     def process(job, image) -> str:
         segmenter = segmenters.get(image)
+        compositor.announce()  # once, now that the model is ready
         result = replace_background(image, segmenter, compositor, build_refiner(config))
         write_image(job.output, result.result)
         if job.mask_out:

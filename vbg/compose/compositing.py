@@ -75,6 +75,7 @@ class Compositor:
         self.index = 0
         self._mode_pool = self._extend_modes()
         self._blend = Blender()
+        self.default_blur = False  # the blur was chosen because no background was given (see announce)
         self._last_render: tuple[Background, np.ndarray] | None = None  # the last background picture made
 
     def _extend_modes(self) -> list[Background]:
@@ -129,6 +130,16 @@ class Compositor:
             self._last_render = (background, picture)
         return self._blend(frame, picture, alpha)
 
+    def announce(self) -> None:
+        """Say once, when the job really starts (not before an error), that the room is blurred because no
+        background was given."""
+        if self.default_blur:
+            from ..errors import notice
+
+            notice(f"no background given: blurring the real one ({DEFAULT_BLUR} px); "
+                   f"choose with --background, --color, --blur PX or --transparent")
+            self.default_blur = False
+
     def close(self) -> None:
         for background in self._mode_pool:
             background.close()
@@ -144,12 +155,9 @@ def build_compositor(pictures: list[str], blur: int | None = None, color: str | 
     """A compositor with the user's backgrounds in order: pictures (videos by extension), blur, colour.
 
     With none of them (and no transparency) the real background is blurred, as video-call apps do by default,
-    and a notice says so."""
-    if not pictures and blur is None and not color and not transparent:
-        from ..errors import notice
-
-        notice(f"no background given: blurring the real one ({DEFAULT_BLUR} px); "
-               f"choose with --background, --color, --blur PX or --transparent")
+    and ``Compositor.announce`` says so once the job starts."""
+    chosen_for_user = not pictures and blur is None and not color and not transparent
+    if chosen_for_user:
         blur = DEFAULT_BLUR
     backgrounds: list[Background] = [VideoBackground(p, fit) if p.lower().endswith(BACKGROUND_VIDEO_EXTENSIONS)
                                      else ImageBackground(p, fit) for p in pictures]
@@ -157,4 +165,6 @@ def build_compositor(pictures: list[str], blur: int | None = None, color: str | 
         backgrounds.append(BlurBackground(blur))
     if color:
         backgrounds.append(ColorBackground(color))
-    return Compositor(backgrounds, transparent=transparent)
+    compositor = Compositor(backgrounds, transparent=transparent)
+    compositor.default_blur = chosen_for_user
+    return compositor
