@@ -53,11 +53,6 @@ def test_several_inputs_into_one_image_name_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_video_given_to_vbg_image_points_to_vbg_run(tmp_path):
-    proc = run_vbg("image", CLIP, "-o", str(tmp_path / "x.png"), "--blur")
-    assert_clean_error(proc, "is a video, not an image", "vbg run")
-
-
 def test_batch_into_its_own_input_folder_says_so(tmp_path):
     import shutil
 

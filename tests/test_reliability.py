@@ -112,7 +112,7 @@ def test_bad_input_is_one_line_and_leaves_no_output(tmp_path, env, clip, make_in
 
 def test_a_video_given_to_the_image_command(tmp_path, env, clip):
     proc = run_vbg("image", str(clip), "-o", str(tmp_path / "o.png"), "--blur", *SMALL, env=env)
-    assert_clean_error(proc, "cannot read image", "not an image")
+    assert_clean_error(proc, "is a video, not an image", "use vbg run")  # what to do instead
     assert no_outputs(tmp_path)
 
 

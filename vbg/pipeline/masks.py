@@ -17,8 +17,6 @@ from ..model.autotune import LivePlan
 
 #: mean alpha change (levels) of a refinement of the same mask below which refinement has settled
 SETTLED = 0.2
-
-
 MAX_OWN_WAIT_S = 0.25  # live: the longest a frame waits for its own mask before taking the newest one
 
 
