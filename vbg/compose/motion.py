@@ -3,8 +3,8 @@
 The change gate (``vbg.pipeline.gate``) and the mask hand-off both need to compare two frames: the one a mask
 was computed from and the one it is about to be shown on.  Full frames are far too costly for that, so each
 frame gets a ``Thumb`` once: its grey levels shrunk by area averaging to ``THUMB_SIDE`` pixels on the long side
-(160x90 for 720p) and blurred.  Averaging 8x8 pixels and a 5x5 blur take sensor noise of sigma 6 down to
-about 0.3 grey levels, so noise does not count as change, while a shift of one thumbnail pixel (8 frame pixels)
+(160x90 for 720p) and blurred.  Averaging 8x8 pixels and a 5x5 blur leave sensor noise of sigma 6 a mean
+change of well under half a grey level (tests/test_gate.py), so noise does not count as change, while a shift of one thumbnail pixel (8 frame pixels)
 moves an edge by tens of levels.
 
 ``MaskMotion`` measures the change between two thumbnails (the mean absolute difference, in grey levels) and,
