@@ -111,7 +111,8 @@ def main() -> None:
     settings = {}
     for item in args.set:
         key, _, value = item.partition("=")
-        settings[key] = float(value) if value.replace(".", "", 1).isdigit() else value
+        settings[key] = int(value) if value.isdigit() else float(value) if value.replace(".", "", 1).isdigit() \
+            else value
     made = [c for c in clips(Path(args.clips), args.seconds) if not args.only or args.only in c[0]]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

@@ -11,7 +11,8 @@ defaults unless ``--set key=value`` changes them).  While it runs, every thread'
 - threads that appear later, unnamed: the encoder's own threads (x264) and other native helpers.
 
 CPU time, unlike wall time, barely moves when the machine is shared, so the table is comparable across runs.
-Run: ``.venv/bin/python benchmarks/bench_stages.py`` (``--frames``, ``--null`` for a null sink, ``--set``).
+Run: ``.venv/bin/python benchmarks/bench_stages.py`` (``--frames``, ``--null`` for a null sink, ``--set``;
+``--null --set live=true --set gate=true`` times a live, gated run on the clip paced at its rate).
 """
 
 from __future__ import annotations
