@@ -28,20 +28,21 @@ def needs_persons():
         pytest.skip("../shared/persons is not on this machine")
 
 
+def clip(tmp_path_factory, kind: str, seconds: float):
+    needs_persons()
+    path = tmp_path_factory.mktemp("gate") / f"{kind}.mp4"
+    make_clip(path, kind, *SCENE, seconds=seconds)
+    return path
+
+
 @pytest.fixture(scope="module")
 def still_clip(tmp_path_factory):
-    needs_persons()
-    path = tmp_path_factory.mktemp("gate") / "still.mp4"
-    make_clip(path, "still", *SCENE, seconds=2.0)
-    return path
+    return clip(tmp_path_factory, "still", 2.0)
 
 
 @pytest.fixture(scope="module")
 def shift_clip(tmp_path_factory):
-    needs_persons()
-    path = tmp_path_factory.mktemp("gate") / "shift.mp4"
-    make_clip(path, "shift", *SCENE, seconds=1.5)
-    return path
+    return clip(tmp_path_factory, "shift", 1.5)
 
 
 def run_file(clip, model_cache, gate: bool, **settings):

@@ -51,14 +51,17 @@ def read_image(path: str | Path) -> np.ndarray:
     return image
 
 
-def check_output_path(path: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> Path:
-    """Fail before any work if ``path`` cannot be written: unknown extension or missing directory."""
+def check_output_path(path: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS, probe: bool = True
+                      ) -> Path:
+    """Fail before any work if ``path`` cannot be written: unknown extension, missing directory, or (``probe``)
+    a directory that refuses new files."""
     p = Path(path)
     if p.suffix.lower() not in extensions:
         raise VbgError(f"cannot write {p}: unknown extension {p.suffix or '(none)'}; use one of {', '.join(extensions)}")
     if not p.parent.resolve().is_dir():
         raise VbgError(f"cannot write {p}: directory {p.parent} does not exist; create it first")
-    check_writable(p.parent, p)
+    if probe:
+        check_writable(p.parent, p)
     return p
 
 
@@ -78,8 +81,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:
-    """Encode ``image`` (BGR, BGRA or grey) by the file's extension and write it atomically."""
-    p = check_output_path(path)
+    """Encode ``image`` (BGR, BGRA or grey) by the file's extension and write it atomically (the folder was
+    probed up front; a write that fails anyway is one line)."""
+    p = check_output_path(path, probe=False)
     if image.ndim == 3 and image.shape[2] == 4 and p.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
         raise VbgError(f"{p.suffix} cannot store transparency: write the --transparent result as .png, .webp or .tiff")
     ok, buf = cv2.imencode(p.suffix.lower(), image)
