@@ -20,7 +20,10 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
     ``suppress`` leaves unset options out of the namespace, so a config preset can provide them.
     """
     from ..choices import PRECISIONS, RESIZE_MODES
-    from ..model.settings import SegmenterConfig as D  # the defaults of vbg image and vbg convert
+    from ..config import RunConfig
+    from ..model.settings import SegmenterConfig
+
+    D = RunConfig if suppress else SegmenterConfig  # vbg run/batch show the run defaults (resize differs)
     from ..model.weights import MODELS
 
     g = parser.add_argument_group("model")
@@ -36,7 +39,8 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
                    help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32; int8 = NNCF-quantised "
                         "(default %(default)s)")
     g.add_argument("--resize", default=D.resize, choices=list(RESIZE_MODES),
-                   help="input resize inside the model: antialias matches the reference, fast saves time")
+                   help="input resize inside the model: antialias matches the reference, fast saves time "
+                        "(default %(default)s)")
     g.add_argument("--weights", metavar="PATH", help="PyTorch checkpoint (default: $VBG_WEIGHTS_DIR, cache, download)")
     g.add_argument("--cache-dir", metavar="DIR", help="weights and IR cache (default: $VBG_CACHE_DIR or ~/.cache/vbg)")
     g.add_argument("--calibration", metavar="DIR", help="int8: images/videos to calibrate on (default: the samples)")
@@ -49,16 +53,20 @@ class _SuppressingGroup:
         self.group = group
 
     def add_argument(self, *names, **kwargs):
+        # the value shown is the caller's default (a preset may still change it); the namespace gets none
+        shown = kwargs.get("default")
         kwargs["default"] = argparse.SUPPRESS
-        kwargs["help"] = kwargs.get("help", "").replace(" (default %(default)s)", "")
+        kwargs["help"] = kwargs.get("help", "").replace("%(default)s", str(shown))
         return self.group.add_argument(*names, **kwargs)
 
 
-def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False) -> None:
+def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False,
+                        window_keys: bool = False) -> None:
     from ..choices import DEFAULT_BLUR, FIT_MODES
     from ..config import RunConfig
 
-    g = parser.add_argument_group("background (several: the first is used, the b and m keys cycle them)")
+    keys = "; the b and m keys of --window cycle them" if window_keys else ""  # only vbg run has a window
+    g = parser.add_argument_group(f"background (several: the first is used{keys})")
     if suppress:
         g = _SuppressingGroup(g)
     kind = "IMAGE or VIDEO" if allow_video else "IMAGE"

@@ -73,7 +73,7 @@ def add_run_parser(sub) -> None:
                         f"skips more, lower follows more (default {RunConfig.gate_threshold})")
     from .common import add_background_args, add_model_args
 
-    add_background_args(p, allow_video=True, suppress=True)
+    add_background_args(p, allow_video=True, suppress=True, window_keys=True)
     add_model_args(p, suppress=True)
     p.set_defaults(func=cmd_run)
 

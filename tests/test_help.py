@@ -1,0 +1,31 @@
+"""What `--help` tells a newcomer: every default that differs between commands is shown, and only `vbg run`
+mentions the window's keys."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import run_vbg
+
+
+def help_of(command: str) -> str:
+    proc = run_vbg(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    return " ".join(proc.stdout.split())  # argparse wraps lines: compare on one line
+
+
+def test_run_and_batch_show_their_defaults_and_image_its_own():
+    run, image, batch = help_of("run"), help_of("image"), help_of("batch")
+    for text in (run, batch):
+        for flag, default in (("--resize", "fast"), ("--fit", "cover"), ("--ramp", "8,248"), ("--feather", "0.7"),
+                              ("--smooth", "0.75"), ("--model", "u2netp_person"), ("--size", "auto"),
+                              ("--precision", "auto")):
+            # the flag's own help, not a later option's (no " --" in between)
+            assert re.search(re.escape(flag) + r" (?:(?! --[a-z]).)*?\(default " + re.escape(default) + r"\)", text), \
+                (flag, text)
+    assert re.search(r"--resize (?:(?! --[a-z]).)*?\(default antialias\)", image)  # vbg image matches the reference by default
+
+
+def test_only_run_mentions_the_window_keys():
+    assert "b and m keys" in help_of("run")
+    assert "b and m keys" not in help_of("image") and "b and m keys" not in help_of("batch")
