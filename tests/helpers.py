@@ -113,3 +113,13 @@ def screenshot(display: str) -> np.ndarray:
     png = subprocess.run(["import", "-window", "root", "png:-"], env=display_env(display), capture_output=True,
                          check=True).stdout
     return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import square_clip
+from helpers import square_clip, wait_for
 from vbg.compose.backgrounds import BlurBackground
 from vbg.compose.compositing import Compositor
 from vbg.media.sinks import NullSink
@@ -38,15 +38,6 @@ class Viewer:
         self.proc.wait(10)
 
 
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_the_watch_counts_other_programs_that_open_the_node(tmp_path):
     node = tmp_path / "video10"
     node.write_bytes(b"")
@@ -56,10 +47,10 @@ def test_the_watch_counts_other_programs_that_open_the_node(tmp_path):
     try:
         assert watch.readers == 1 and watch.watched
         late = Viewer(node)
-        assert wait_until(lambda: watch.readers == 2)
+        assert wait_for(lambda: watch.readers == 2, 10.0)
         early.close()
         late.close()
-        assert wait_until(lambda: watch.readers == 0) and not watch.watched
+        assert wait_for(lambda: watch.readers == 0, 10.0) and not watch.watched
         assert not watch.wait(0.2)
         again = Viewer(node)
         assert watch.wait(5.0)
@@ -93,16 +84,16 @@ def test_a_live_run_holds_while_nobody_watches_and_resumes_for_a_viewer(tmp_path
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
     try:
-        assert wait_until(lambda: sink.readers is not None)
+        assert wait_for(lambda: sink.readers is not None, 10.0)
         time.sleep(1.5)
         held = (sink.frames_written, pipeline.stats.masks)
         time.sleep(1.0)  # a paced 30 fps source would deliver 30 frames in this second
         assert (sink.frames_written, pipeline.stats.masks) == held, "frames or inference while nobody watched"
         assert held[0] <= 2  # at most what was captured before the watch began
         viewer = Viewer(node)
-        assert wait_until(lambda: sink.frames_written >= held[0] + 20), "no frames for a viewer"
+        assert wait_for(lambda: sink.frames_written >= held[0] + 20, 10.0), "no frames for a viewer"
         viewer.close()
-        assert wait_until(lambda: not sink.readers.watched)
+        assert wait_for(lambda: not sink.readers.watched, 10.0)
         time.sleep(0.5)
         stopped = sink.frames_written
         time.sleep(1.0)

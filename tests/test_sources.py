@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from media import indexed_frame, mux_tone, read_index
+from helpers import wait_for
 from vbg.errors import VbgError
 from vbg.media.sources import AVSource, CameraSource, FrameBuffer, ImageSource, open_source
 from vbg.media.frames import Frame
@@ -75,14 +76,6 @@ def watchdog(source, seconds: float = 15.0):
         timer.cancel()
         source.close()
 
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def one_line_error(excinfo, *fragments: str) -> str:
