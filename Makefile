@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   - builds .venv, converts the model, runs vbg on the bundled sample (results in out/)
-#   make test   - builds .venv (with test extras) and system packages, then runs the test suite
+#   make test   - builds .venv, adds the test extras and system packages, then runs the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,6 +20,11 @@ $(BIN)/vbg: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: the local CPU wheel (see pyproject.toml)
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# the test extras (pytest, scikit-image, hypothesis): only `make test` needs them
+$(VENV)/.test-extras: $(BIN)/vbg
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -41,15 +46,14 @@ system-deps:
 
 demo: venv
 	mkdir -p out
-	$(BIN)/vbg run samples/person_720p.mp4 -o out/demo.mp4 --background samples/background_beach.jpg \
-	  --background samples/background_studio.jpg
-	$(BIN)/vbg image samples/person.jpg -o out/person_beach.png --background samples/background_beach.jpg \
+	$(BIN)/vbg run samples/person_720p.mp4 -o out/demo.mp4 -y --background samples/background_beach.jpg
+	$(BIN)/vbg image samples/person.jpg -o out/person_beach.png -y --background samples/background_beach.jpg \
 	  --mask-out out/person_mask.png --figure-out out/person_figure.png
 	@echo "demo written to out/: demo.mp4 (video with audio), person_beach.png, person_mask.png, person_figure.png"
 
 V4L2VM ?= $(abspath ../shared/v4l2vm)
 
-test: venv system-deps
+test: $(VENV)/.test-extras system-deps
 	$(BIN)/python -m pytest -q
 
 # REFERENCE: the official U2NETP maps, for the MAE columns (skipped when the folder is absent)

@@ -123,7 +123,7 @@ def test_a_run_with_auto_says_what_it_chose_and_devices_shows_the_measurement(tm
     assert keeps_up or "vbg: live: the model is slower" in proc.stderr
     assert ("own mask on" in summary) == keeps_up
     devices = run_vbg("devices", "--cache-dir", str(cache))
-    assert devices.returncode == 0 and "u2net_lite 64x64 fast: fp32" in devices.stdout, devices.stdout
+    assert devices.returncode == 0 and "u2net_lite (u2netp.pth) 64x64 fast resize, all cores: fp32" in devices.stdout, devices.stdout
     assert re.search(r"fps \(timed \d{4}-\d\d-\d\d \d\d:\d\d\)", devices.stdout)  # when (old ones are re-timed)
 
 

@@ -168,8 +168,11 @@ def test_devices_lists_cpu():
 
 def test_convert_builds_cached_irs(tmp_path, weights_path):
     cache = tmp_path / "cache"
-    proc = run_vbg("convert", "--size", "192", "--cache-dir", str(cache), "--weights", str(weights_path))
-    assert proc.returncode == 0, proc.stderr
+    for precision in ("fp16", "fp32"):
+        proc = run_vbg("convert", "--size", "192", "--precision", precision, "--cache-dir", str(cache), "--weights",
+                       str(weights_path))
+        assert proc.returncode == 0, proc.stderr
+        assert f"CPU {precision} 192x192, fast resize" in proc.stdout
     xmls = sorted(cache.glob("ir/*/model.xml"))
     assert [x.parent.name.split("-")[2] for x in xmls] == ["fp16", "fp32"]
     assert all(x.with_suffix(".bin").stat().st_size > 1_000_000 for x in xmls)

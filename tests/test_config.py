@@ -48,7 +48,7 @@ def test_bad_config_names_the_key(tmp_path, text, fragment):
 
 
 def test_missing_config_file(tmp_path):
-    with pytest.raises(VbgError, match="does not exist"):
+    with pytest.raises(VbgError, match="is neither a file nor a preset"):
         load_yaml(tmp_path / "nope.yaml")
 
 

@@ -81,3 +81,74 @@ def test_the_default_blur_notice_waits_for_the_run_to_start(tmp_path):
     # a bad size is the only line: no "blurring the real one" before it
     assert_clean_error(run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--size", "33"), "bad input size")
     assert_clean_error(run_vbg("image", PHOTO, "-o", str(tmp_path / "x.png"), "--size", "33"), "bad input size")
+
+
+def test_an_existing_output_is_kept_unless_overwrite_is_given(tmp_path):
+    """ffmpeg's rule without its question: refused before any work, replaced with -y."""
+    photo, video = tmp_path / "x.png", tmp_path / "x.mp4"
+    photo.write_bytes(b"an earlier result")
+    video.write_bytes(b"an earlier result")
+    assert_clean_error(run_vbg("image", PHOTO, "-o", str(photo), "--blur"), f"{photo} already exists", "-y")
+    assert_clean_error(run_vbg("run", CLIP, "-o", str(video), "--blur"), f"{video} already exists", "--overwrite")
+    assert photo.read_bytes() == video.read_bytes() == b"an earlier result"
+    assert run_vbg("image", PHOTO, "-o", str(photo), "--blur", "-y").returncode == 0
+    proc = run_vbg("run", CLIP, "-o", str(video), "--blur", "--max-frames", "3", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert photo.stat().st_size > 10_000 and video.stat().st_size > 1000
+    # several images into a folder that already holds one of the results
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "person.jpg").write_bytes(b"kept")
+    proc = run_vbg("image", PHOTO, str(SAMPLES / "background_beach.jpg"), "-o", str(tmp_path / "out"), "--blur")
+    assert_clean_error(proc, "person.jpg already exists", "-y")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["person.jpg"]
+
+
+def test_batch_into_a_read_only_folder_says_so_before_any_work(tmp_path):
+    with read_only_dir(tmp_path) as folder:
+        proc = run_vbg("batch", PHOTO, "-o", str(folder / "out"))
+        assert_clean_error(proc, f"cannot write {folder / 'out'}", "not writable", "choose another output")
+        assert "Errno" not in proc.stderr
+
+
+def _damaged_copy(clip, path):
+    """``clip`` with a run of bytes garbled a third of the way in: FFmpeg still decodes most of it."""
+    data = bytearray(clip.read_bytes())
+    start = len(data) // 3
+    for k in range(start, start + 400, 37):
+        data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_background_video_is_refused_before_the_model(tmp_path):
+    from media import make_indexed_clip
+
+    from vbg.media.integrity import decode_problem
+
+    clip = make_indexed_clip(tmp_path / "bg.mp4", 60)
+    damaged = _damaged_copy(clip, tmp_path / "bg-damaged.mp4")
+    assert decode_problem(str(clip)) is None
+    assert decode_problem(str(damaged)) is not None
+    out = tmp_path / "x.mp4"
+    proc = run_vbg("run", CLIP, "-o", str(out), "--background", str(damaged))
+    assert_clean_error(proc, f"background video {damaged} is damaged", "re-encode it")
+    assert not out.exists()
+
+
+def test_no_network_for_the_weights_is_one_short_line(tmp_path):
+    """A real download attempt with the network unreachable (a proxy on a closed local port)."""
+    import os
+
+    env = {var: "http://127.0.0.1:9" for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
+    env.update(NO_PROXY="", no_proxy="", VBG_CACHE_DIR=str(tmp_path / "cache"))
+    saved = os.environ.pop("VBG_WEIGHTS_DIR", None)
+    try:
+        proc = run_vbg("image", PHOTO, "-o", str(tmp_path / "x.png"), "--model", "u2net_lite", env=env)
+    finally:
+        if saved is not None:
+            os.environ["VBG_WEIGHTS_DIR"] = saved
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert last.startswith("vbg: error: no network to download the u2net_lite weights: copy u2netp.pth"), last
+    assert "--weights PATH" in last and len(last) < 250
+    assert not (tmp_path / "x.png").exists()

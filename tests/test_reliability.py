@@ -39,7 +39,11 @@ SMALL = ("--size", "192", "--precision", "bf16", "--resize", "fast")  # the quic
 
 @pytest.fixture(scope="module")
 def env(model_cache, weights_path):
-    return {"VBG_CACHE_DIR": str(model_cache), "VBG_WEIGHTS_DIR": str(weights_path.parent)}
+    env = {"VBG_CACHE_DIR": str(model_cache), "VBG_WEIGHTS_DIR": str(weights_path.parent)}
+    # the model these tests run, prepared first: they check the one error line, not the first-use notice
+    proc = run_vbg("convert", *SMALL, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return env
 
 
 @pytest.fixture(scope="module")

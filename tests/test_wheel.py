@@ -31,6 +31,10 @@ def test_a_wheel_install_runs_the_defaults(tmp_path):
     proc = run("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--blur", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert "frames in 20, out 20" in proc.stderr and (tmp_path / "out.mp4").stat().st_size > 1000
+    proc = run("presets")  # installed with the package, found by name outside the repository
+    assert proc.returncode == 0 and "webcam" in proc.stdout and str(site) in proc.stdout, proc.stderr
+    proc = run("run", str(clip), "-o", str(tmp_path / "preset.mp4"), "--config", "file-quality", "--no-progress")
+    assert proc.returncode == 0 and "CPU fp32" in proc.stderr, proc.stderr
     proc = run("bench", "--devices", "CPU", "--precisions", "int8", "--sizes", "96", "--frames", "4", "--runs", "2",
                "--seconds", "0.3", "--out", str(tmp_path / "bench"))
     assert proc.returncode == 0, proc.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 from .compose.compositing import build_compositor
 from .config import RunConfig
 from .errors import VbgError
+from .outputs import refuse_existing
 from .pipeline.core import NO_OUTPUT, Pipeline, PipelineOptions, RunStats
 from .pipeline.gate import GateConfig
 from .compose.refine import MaskRefiner, RefineConfig
@@ -27,6 +28,7 @@ def build_sinks(config: RunConfig, source: FrameSource) -> list[FrameSink]:
         out = Path(config.output)
         if source.info.source and Path(source.info.source).resolve() == out.resolve():
             raise VbgError(f"output {out} is the input file: choose another output name")
+        refuse_existing([out], config.overwrite)
         audio = source.info.source if source.info.has_audio and not source.info.live else None
         sinks.append(FileSink(out, codec=config.codec, crf=config.crf, preset=config.preset, audio_from=audio,
                               alpha=config.transparent))
@@ -50,6 +52,12 @@ def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: boo
         resize=config.resize, weights=config.weights, cache_dir=config.cache_dir, calibration=config.calibration,
         frame=frame, threads=config.threads, target_fps=fps, live=live,
         performance_hint=performance_hint(config, live))
+
+
+def image_segmenter_config(config: RunConfig, frame: tuple[int, int]) -> SegmenterConfig:
+    """The model part of ``vbg image``'s settings for a picture of ``frame`` = (width, height): no rate to keep,
+    so nothing is timed."""
+    return segmenter_config(config, frame, live=True)
 
 
 #: ``--live-masks`` -> (performance hint, PipelineOptions.own_masks).  Own masks need every request busy; the

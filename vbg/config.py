@@ -1,4 +1,4 @@
-"""Run settings: one dataclass, YAML presets in ``configs/``, and validation that names the offending key.
+"""Run settings: one dataclass, YAML presets (``vbg/presets/``, by name), and validation that names the offending key.
 
 Precedence is defaults < ``--config FILE`` < command-line flags.  YAML keys are the long flag names with
 underscores (``--max-frames`` -> ``max_frames``).
@@ -42,6 +42,7 @@ class RunConfig:
     vcam_backend: str | None = None
     vcam_always: bool = False  # keep capturing and inferring while no app has the virtual camera open
     null: bool = False  # discard output (benchmarks)
+    overwrite: bool = False  # replace an existing output file (-y); otherwise the run refuses before any work
     codec: str | None = None  # default: libx264 (yuv420p), or an alpha-capable codec with transparent
     crf: int | None = 23
     preset: str | None = "veryfast"
@@ -136,7 +137,7 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
         if key not in hints:
             near = [k for k in hints if k.startswith(str(key)[:3])]  # YAML keys may be numbers or null
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise VbgError(f"{origin}: unknown key {key!r}{hint}; see configs/*.yaml for the valid keys")
+            raise VbgError(f"{origin}: unknown key {key!r}{hint}; see vbg presets --show webcam for the valid keys")
         if key == "ramp" and (value is False or isinstance(value, list)):  # YAML `off` / `[8, 248]`
             value = ",".join(str(v) for v in value) if value else "off"
         try:
@@ -167,13 +168,41 @@ def _check_refinement(key: str, value: Any, origin: str) -> None:
         raise VbgError(f"{origin}: config key {key!r}: {exc}") from None
 
 
+PRESETS = Path(__file__).parent / "presets"  # installed with the package; configs/ in the repository links here
+
+
+def presets() -> dict[str, Path]:
+    """The presets installed with vbg, by name (``webcam`` for ``presets/webcam.yaml``)."""
+    return {p.stem: p for p in sorted(PRESETS.glob("*.yaml"))}
+
+
+def preset_summary(path: Path) -> str:
+    """A preset's first comment line: what it is for."""
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+def find_config(name: str | Path) -> Path:
+    """A ``--config`` value as a file: an existing YAML path, else an installed preset's name (with or
+    without ``.yaml``), so ``--config webcam`` works from any folder."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    known = presets()
+    stem = p.name[:-5] if p.name.endswith(".yaml") else p.name
+    if stem in known and (p.parent == Path(".") or p.parent.name == "configs"):
+        return known[stem]
+    raise VbgError(f"config {name} is neither a file nor a preset: use a YAML file or one of "
+                   f"{', '.join(known)} (vbg presets lists them)")
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a preset file into validated values."""
+    """Read a preset (a file, or an installed preset's name) into validated values."""
     import yaml
 
-    p = Path(path)
-    if not p.is_file():
-        raise VbgError(f"config file {p} does not exist: see configs/ for the presets")
+    p = find_config(path)
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as exc:

@@ -21,6 +21,18 @@ def check_writable(folder: Path, target: Path) -> None:
                        f"choose another output directory or fix its permissions") from None
 
 
+def refuse_existing(outputs: list[Path], overwrite: bool) -> None:
+    """Fail before any work if an output exists, unless ``overwrite`` (``-y``): ffmpeg's rule, without its
+    question, so a script or a second run never replaces a result by accident and never waits on a prompt."""
+    if overwrite:
+        return
+    existing = [p for p in outputs if p.is_file()]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise VbgError(f"{existing[0]}{more} already exists: add -y (--overwrite) to replace it, or choose another "
+                       f"output name")
+
+
 def existing_folder(path: Path) -> Path:
     """``path`` if it is a folder, else its nearest existing ancestor (where a missing folder would be made)."""
     path = path.absolute()

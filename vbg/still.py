@@ -11,7 +11,7 @@ import numpy as np
 
 from .compose.compositing import Compositor
 from .errors import VbgError
-from .outputs import check_outputs, check_writable, existing_folder
+from .outputs import check_outputs, check_writable, existing_folder, refuse_existing
 from .media.imageio import check_output_path, write_atomic
 from .compose.refine import MaskRefiner
 from .model.segmenter import Segmenter
@@ -36,7 +36,8 @@ def replace_background(image: np.ndarray, segmenter: Segmenter, compositor: Comp
 
 
 def save_figure(path: str | Path, image: np.ndarray, result: StillResult, title: str = "") -> Path:
-    """The notebook's three-panel figure (original | mask | result), written atomically."""
+    """A three-panel figure (original | mask | result), written atomically.  Constrained layout keeps the
+    title clear of the panel labels (``tight_layout`` ignores a suptitle)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,13 +47,12 @@ def save_figure(path: str | Path, image: np.ndarray, result: StillResult, title:
     composite = result.result
     panels = [("original", image[..., ::-1]), ("mask", result.alpha),
               ("result", composite[..., [2, 1, 0, 3]] if composite.shape[2] == 4 else composite[..., ::-1])]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), layout="constrained")
     for ax, (label, picture) in zip(axes, panels):
         ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255)
         ax.set_title(label)
         ax.axis("off")
     fig.suptitle(title or f"inference {result.inference_ms:.1f} ms")
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format=p.suffix.lstrip(".").replace("jpg", "jpeg"), dpi=80)
     plt.close(fig)
@@ -71,7 +71,7 @@ class ImageJob:
 
 
 def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None, figure_out: str | None = None,
-                    transparent: bool = False) -> list[ImageJob]:
+                    transparent: bool = False, overwrite: bool = False) -> list[ImageJob]:
     """What ``vbg image`` will write, checked before any model work.
 
     One input file: ``output`` (and the others) are file names. Several inputs, or a folder: they are folders
@@ -124,4 +124,5 @@ def plan_image_jobs(inputs: list[str], output: str, mask_out: str | None = None,
                 for f, name in zip(files, names)]
     check_outputs([(j.input, [o for o in (j.output, j.mask_out, j.figure_out) if o]) for j in jobs],
                   "process them in separate runs")
+    refuse_existing([o for j in jobs for o in (j.output, j.mask_out, j.figure_out) if o], overwrite)
     return jobs

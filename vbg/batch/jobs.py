@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..errors import VbgError
 from ..media.imageio import IMAGE_EXTENSIONS
 from ..media.frames import VIDEO_EXTENSIONS
-from ..outputs import check_outputs
+from ..outputs import check_outputs, check_writable, existing_folder
 
 #: Run settings that do not change what a file's output looks like (left out of the settings hash).
 NOT_IN_HASH = ("input", "output", "window", "vcam", "vcam_device", "vcam_backend", "null", "progress",
@@ -141,4 +141,5 @@ def plan_batch(inputs: list[str], outdir: str, transparent: bool = False) -> lis
         else:
             raise VbgError(f"input {root} does not exist: check the path")
     check_outputs([(j.input, [j.output]) for j in jobs], "process them in separate batches or rename one")
+    check_writable(existing_folder(out), out)
     return jobs

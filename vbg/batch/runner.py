@@ -81,15 +81,13 @@ class BatchRunner:
         if self.address:
             return Client(self.address, timeout="10s"), None
         cluster = LocalCluster(n_workers=self.layout.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
+                               dashboard_address=":0", silence_logs=logging.CRITICAL)
         return Client(cluster), cluster
 
     def _run_on_dask(self, todo: list[BatchJob]) -> dict[BatchJob, FileResult]:
         from distributed import as_completed
-        from tqdm import tqdm
-
         from ..errors import VbgError
-        from ..pipeline.metrics import progress_interval
+        from ..pipeline.progress import progress_bar
 
         try:
             client, cluster = self._client()
@@ -99,10 +97,8 @@ class BatchRunner:
         # local workers get the layout's share of the cores; remote ones pick their own unless the user chose
         config = dataclasses.replace(self.config,
                                      threads=self.layout.threads if cluster is not None else self.config.threads)
-        interval = progress_interval()
-        bars = dict(disable=not self.progress, leave=False, mininterval=interval, dynamic_ncols=True)
-        files = tqdm(total=len(todo), unit="file", desc="files", position=0, **bars)
-        frames = tqdm(total=0, unit="frame", desc="frames", position=1, **bars)
+        files = progress_bar(total=len(todo), unit="file", desc="files", position=0, disable=not self.progress)
+        frames = progress_bar(total=0, unit="frame", desc="frames", position=1, disable=not self.progress)
         futures = {}
         results: dict[BatchJob, FileResult] = {}
         try:

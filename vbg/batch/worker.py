@@ -121,7 +121,7 @@ def process_file(job: BatchJob, config: RunConfig, key: str, batch: str = "") ->
 def _process_video(job: BatchJob, config: RunConfig, work) -> int:
     from ..app import build_pipeline
 
-    run = dataclasses.replace(config, input=str(job.input), output=str(work), live=False, loop=False,
+    run = dataclasses.replace(config, input=str(job.input), output=str(work), overwrite=True, live=False, loop=False,
                               window=False, vcam=False, null=False, progress=False)
     report = _Reporter(job)
     pipeline = build_pipeline(run, make_segmenter=cached_segmenter, on_frame=report)

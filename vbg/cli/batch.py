@@ -21,7 +21,8 @@ def add_batch_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders of them")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help="folder for the results (created if missing); names follow the inputs")
-    p.add_argument("--config", metavar="YAML", help="preset from configs/; flags override it")
+    p.add_argument("--config", metavar="PRESET", help="a preset's name (see vbg presets) or a YAML file; flags "
+                                                       "override it")
     g = p.add_argument_group("cluster")
     g.add_argument("--address", metavar="tcp://HOST:8786",
                    help="run on an existing Dask scheduler (its workers must see the same paths); "

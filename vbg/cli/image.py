@@ -15,6 +15,8 @@ def add_image_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     p.add_argument("-o", "--output", required=True,
                    help="result image (.png keeps transparency); a folder for several inputs or a folder input")
+    p.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace existing output files (default: refuse before any work)")
     p.add_argument("--mask-out", metavar="PATH", help="also write the alpha matte (a folder for several inputs)")
     p.add_argument("--figure-out", metavar="PATH",
                    help="also write an original | mask | result figure (a folder for several inputs)")
@@ -30,7 +32,8 @@ def cmd_image(args: argparse.Namespace) -> int:
     from ..still import plan_image_jobs, replace_background, save_figure
 
     # Validate every path before the (slow) model start, so bad input fails fast and writes nothing.
-    jobs = plan_image_jobs(args.inputs, args.output, args.mask_out, args.figure_out, args.transparent)
+    jobs = plan_image_jobs(args.inputs, args.output, args.mask_out, args.figure_out, args.transparent,
+                           args.overwrite)
     single = len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir()
     first = read_image(jobs[0].input) if single else None
     config = image_config(args)
@@ -57,10 +60,10 @@ def cmd_image(args: argparse.Namespace) -> int:
         return 0
     from tqdm import tqdm
 
-    failed = []
-    from ..pipeline.metrics import progress_interval
+    from ..pipeline.progress import progress_bar
 
-    for job in tqdm(jobs, unit="image", desc="vbg", mininterval=progress_interval(), leave=False):
+    failed = []
+    for job in progress_bar(jobs, unit="image"):
         try:
             process(job, read_image(job.input))
         except VbgError as exc:  # this file only: the rest go on
@@ -94,14 +97,14 @@ class _SegmenterPerShape:
         self.made: dict[str, object] = {}
 
     def get(self, image):
-        from ..app import segmenter_config
+        from ..app import image_segmenter_config
         from ..model.convert import resolve_size
         from ..model.segmenter import Segmenter
 
         frame = (image.shape[1], image.shape[0])
         key = str(resolve_size(self.config.size, frame))
         if key not in self.made:
-            segmenter = Segmenter(segmenter_config(self.config, frame, live=True))
+            segmenter = Segmenter(image_segmenter_config(self.config, frame))
             segmenter.infer(image)
             self.made[key] = segmenter
         return self.made[key]

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cameras import add_cameras_parser
     from .image import add_image_parser
     from .model import add_model_parsers
+    from .presets import add_presets_parser
     from .run import add_run_parser
     from .train import add_train_parser
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_parsers(sub)
     add_run_parser(sub)
     add_cameras_parser(sub)
+    add_presets_parser(sub)
     add_batch_parser(sub)
     add_bench_parser(sub)
     add_train_parser(sub)

@@ -14,9 +14,21 @@ def add_model_parsers(sub) -> None:
     p.add_argument("--cache-dir", metavar="DIR", help="model cache folder (default $VBG_CACHE_DIR or ~/.cache/vbg)")
     p.set_defaults(func=cmd_devices)
 
-    p = sub.add_parser("convert", help="convert the PyTorch weights to a cached OpenVINO IR")
-    add_model_args(p)
-    p.add_argument("--force", action="store_true", help="rebuild even if the IR is cached")
+    p = sub.add_parser("convert", help="prepare the model a later vbg run / vbg image will use (convert, "
+                                       "quantise, compile, time), so that run starts at once",
+                       description="Prepare exactly what `vbg run` (a video file), a camera run or `vbg image` "
+                                   "will use with the same options, so the first real run starts at once: the "
+                                   "OpenVINO IR, the int8 model when the precision is int8, the compiled blob, and "
+                                   "for --for camera the timing that --precision auto and --size auto use.")
+    p.add_argument("--for", dest="target", choices=CONVERT_TARGETS, default="run",
+                   help="what to prepare for: run = vbg run on a video file, camera = vbg run on a camera (live), "
+                        "image = vbg image, whose default resize is antialias (default %(default)s)")
+    p.add_argument("--frame", metavar="WxH", default="1280x720",
+                   help="the size of the frames or images to come (default %(default)s)")
+    p.add_argument("--fps", type=float, default=30.0, help="run/camera: their frame rate (default %(default)s)")
+    p.add_argument("--config", metavar="PRESET", help="a preset's name or YAML file, as given to vbg run")
+    add_model_args(p, suppress=True)
+    p.add_argument("--force", action="store_true", help="convert again even if the IR is cached")
     p.set_defaults(func=cmd_convert)
 
 
@@ -24,7 +36,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     import openvino as ov
 
     from ..model.autotune import HEADROOM, LIVE_MARGIN, SIZE_MARGIN, SMALLER_AUTO_SIDES, cached_lines
-    from ..model.devices import cpu_name, list_devices
+    from ..model.devices import cpu_name, default_precision, list_devices
     from ..model.weights import cache_dir
 
     core = ov.Core()
@@ -39,30 +51,56 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"       capabilities: {', '.join(info.capabilities)}")
         print(f"       vbg precisions: {', '.join(precisions)}")
         measured = cached_lines(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
-        print(f"       --precision auto: the most accurate precision whose measured model fps is >= {HEADROOM:g} x "
-              f"the input's frame rate; live runs give each frame its own mask when the model's is >= "
-              f"{LIVE_MARGIN:g} x the camera's, and a live --size auto steps down to auto:"
-              f"{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when the model's is under {SIZE_MARGIN:g} x the "
-              "camera's"
-              + ("; measured here:" if measured else "; not measured yet (first run)"))
+        print(f"       --precision auto: files and images take {default_precision(core, info.name)} (what this device "
+              f"computes accurately); live inputs take the most accurate precision whose measured model fps is "
+              f">= {HEADROOM:g} x the camera's, give each frame its own mask when it is >= {LIVE_MARGIN:g} x, "
+              f"and step --size auto down to auto:{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when it is under "
+              f"{SIZE_MARGIN:g} x" + ("; measured here:" if measured else "; not measured yet (first live run)"))
         for line in measured:
             print(f"         {line}")
     print("AUTO   picks among the devices above")
     return 0
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
-    from ..model.convert import build_ir, resolve_size
-    from ..model.weights import cache_dir, get_spec, resolve_weights
+CONVERT_TARGETS = ("run", "camera", "image")
+MODEL_KEYS = ("model", "device", "size", "precision", "resize", "weights", "cache_dir", "calibration")
 
-    spec = get_spec(args.model)
-    size = resolve_size(args.size)
-    cache = cache_dir(args.cache_dir)
-    precisions = ["fp32", "fp16"] if args.precision == "auto" else [args.precision]
-    weights = resolve_weights(spec, args.weights, cache)
-    for precision in precisions:
-        start = time.perf_counter()
-        xml = build_ir(spec, weights, size, precision, args.resize, cache, force=args.force,
-                       calibration=args.calibration)
-        print(f"{spec.name} {size} {precision}: {xml} ({time.perf_counter() - start:.1f} s)")
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Build a real Segmenter from the same settings functions ``vbg run`` and ``vbg image`` use: whatever it
+    prepares (IR, int8, compiled blob, timing) is then found in the cache by the real run."""
+    from ..app import image_segmenter_config, segmenter_config
+    from ..config import make_config
+    from ..errors import VbgError
+    from ..model.convert import build_ir
+    from ..model.segmenter import Segmenter
+    from ..model.settings import SegmenterConfig
+    from ..model.weights import cache_dir
+
+    given = {key: getattr(args, key) for key in MODEL_KEYS if hasattr(args, key)}
+    if args.target == "image":
+        given.setdefault("resize", SegmenterConfig.resize)  # vbg image's own default
+    config = make_config(args.config, **given)
+    try:
+        width, height = (int(v) for v in args.frame.lower().split("x"))
+        if width <= 0 or height <= 0:
+            raise ValueError
+    except ValueError:
+        raise VbgError(f"bad --frame {args.frame!r}: use WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not args.fps > 0:
+        raise VbgError(f"bad --fps {args.fps}: use a positive frame rate, e.g. 30")
+    frame = (width, height)
+    if args.target == "image":
+        settings = image_segmenter_config(config, frame)
+    else:
+        settings = segmenter_config(config, frame, live=args.target == "camera", fps=args.fps)
+    start = time.perf_counter()
+    segmenter = Segmenter(settings)
+    if args.force:
+        build_ir(segmenter.spec, segmenter.weights_path, segmenter.size, segmenter.precision, settings.resize,
+                 cache_dir(settings.cache_dir), force=True, calibration=settings.calibration)
+    rate = "" if args.target == "image" else f" at {args.fps:g} fps"
+    print(f"ready for vbg {'image' if args.target == 'image' else 'run'} ({args.target}, {width}x{height}{rate}): "
+          f"{segmenter.describe()}, {settings.resize} resize, in {segmenter.ir_path.parent} "
+          f"({time.perf_counter() - start:.1f} s)")
     return 0

@@ -18,7 +18,8 @@ def add_run_parser(sub) -> None:
                                    "and/or a virtual camera.")
     p.add_argument("input", nargs="?", help="camera index (0) or /dev/videoN, video or image file, URL, or "
                                             "lavfi:FILTER (default: camera 0)")
-    p.add_argument("--config", metavar="YAML", help="preset from configs/; flags override it")
+    p.add_argument("--config", metavar="PRESET", help="a preset's name (webcam, fast, file-quality: see vbg presets) "
+                                                       "or a YAML file; flags override it")
     g = p.add_argument_group("input")
     g.add_argument("--input-format", metavar="FMT", help="force an FFmpeg input format (lavfi, mpegts, ...)")
     g.add_argument("--loop", action="store_true", help="restart a file at its end")
@@ -39,6 +40,7 @@ def add_run_parser(sub) -> None:
                         f"(default {RunConfig.reconnect})")
     g = p.add_argument_group("outputs (any combination)")
     g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264); with --transparent .mov (ProRes 4444) or .webm (VP9 alpha)")
+    g.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file (default: refuse)")
     g.add_argument("--window", action="store_true", help="show a window (keys: q quit, space pause, "
                                                          "b background, m mode, o overlay, s snapshot)")
     g.add_argument("--vcam", action="store_true", help="send to a virtual camera (v4l2loopback / OBS)")

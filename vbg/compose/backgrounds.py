@@ -132,6 +132,7 @@ class VideoBackground(Background):
     name = "video"
 
     def __init__(self, path: str | Path, fit: str = "cover") -> None:
+        from ..media.integrity import decode_problem
         from ..media.sources import AVSource
 
         if fit not in FIT_MODES:
@@ -143,6 +144,10 @@ class VideoBackground(Background):
             self._source = AVSource(str(self.path), loop=True)
         except VbgError as exc:
             raise VbgError(f"cannot open background video {self.path}: {exc}") from None
+        problem = decode_problem(str(self.path))  # damage FFmpeg would conceal as smeared blocks, every loop
+        if problem is not None:
+            self._source.close()
+            raise VbgError(f"background video {self.path} is damaged: {problem}; re-encode it or use another file")
         self.fps = self._source.info.fps or 30.0
         self._first: float | None = None  # the first picture's time: the loop clock starts there
         self._current: tuple[float, np.ndarray] | None = None  # (time, picture fitted to the output)

@@ -130,9 +130,15 @@ class RateCache:
             self._frame = self.probe()
         return self._frame
 
+    announced = False  # the one "timing the model" line per process
+
     def measure(self, key: ModelKey, precision: str, compiled: ov.CompiledModel) -> float:
         """Time ``compiled`` (``precision``, THROUGHPUT hint) and store it with the machine's load just before;
         returns the figure to use (see ``put``)."""
+        if not RateCache.announced:
+            RateCache.announced = True
+            notice(f"live input: timing the model on this machine to choose its precision and size, about "
+                   f"{MEASURE_SECONDS:g} s per setting, once; later runs reuse {self.path}")
         load = machine_load()
         return self.put(key, precision, round(measure_fps(compiled, frame=self.frame())[0], 1), load)
 
@@ -371,5 +377,8 @@ def cached_lines(cache: Path, device_name: str) -> list[str]:
                               for p in ACCURACY_ORDER if p in fps)
             taken = [t for t in (record.get("at") or {}).values() if isinstance(t, (int, float))]
             when = time.strftime(" (timed %Y-%m-%d %H:%M)", time.localtime(min(taken))) if taken else ""
-            lines.append(f"{record.get('model')} {record.get('size')} {record.get('resize')}: {rates} fps{when}")
+            threads = f"{record['threads']} threads" if record.get("threads") else "all cores"
+            other = "" if record.get("openvino") == ov.get_version() else f", OpenVINO {record.get('openvino')}"
+            lines.append(f"{record.get('model')} ({record.get('weights')}) {record.get('size')} {record.get('resize')} "
+                         f"resize, {threads}{other}: {rates} fps{when}")
     return lines

@@ -21,7 +21,7 @@ import openvino.opset13 as ops
 from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
 from .. import choices
-from ..errors import VbgError
+from ..errors import VbgError, notice
 from .ircache import cached_ir
 from .weights import ModelSpec, file_sha256, load_checked
 
@@ -131,6 +131,10 @@ def openvino_version() -> str:
     return ov.get_version().split("-")[0]
 
 
+#: what the first-use line promises: measured 7-8 s on 2 cores (torch import 0.9 s, tracing and conversion 4.8 s,
+#: the first compile), docs/measurements.md "First run"
+CONVERT_SECONDS = 10
+
 #: how the graph is built: 2 = the fused map from matrix-product side resizes (``u2net.FusedOutput``)
 GRAPH_VERSION = 2
 
@@ -190,7 +194,7 @@ def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
     return ppp.build()
 
 
-def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize) -> ov.Model:
+def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize, module=None) -> ov.Model:
     """Trace the checkpoint with ``openvino.convert_model``, keeping only the fused output, static input shape.
 
     ``input=`` is passed explicitly: ``example_input`` alone would leave the input shape dynamic.
@@ -199,7 +203,7 @@ def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize) -> ov.M
 
     from .u2net import FusedOutput
 
-    module = load_checked(spec, weights)
+    module = module if module is not None else load_checked(spec, weights)
     shape = (1, 3, size.height, size.width)
     with torch.no_grad():
         model = ov.convert_model(FusedOutput(module), example_input=torch.zeros(shape), input=[shape])
@@ -220,15 +224,22 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
     if resize not in RESIZE_MODES:
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
     if precision == "int8":
-        from .quantize import build_int8_ir
+        from .quantize import CalibrationSet, build_int8_ir
 
-        return build_int8_ir(build_ir(spec, weights, size, "fp32", resize, cache), calibration, force)
+        calibration_set = CalibrationSet.find(calibration)  # a bad folder fails before any conversion
+        return build_int8_ir(build_ir(spec, weights, size, "fp32", resize, cache), calibration_set, force)
     key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
+    entry = cache / "ir" / key.dirname
 
     def convert() -> tuple[ov.Model, dict]:
-        model = fold_preprocessing(convert_to_openvino(spec, weights, size), resize)
+        module = load_checked(spec, weights)  # a bad checkpoint is its own one-line error, before the notice
+        fp16 = " in fp16" if key.precision == "fp16" else ""
+        if not entry.is_dir():  # the first time; a damaged entry says so itself (ircache)
+            notice(f"first use of {spec.name} at {size}{fp16} with {resize} resize: converting it to OpenVINO once, "
+                   f"about {CONVERT_SECONDS} s on 2 cores; later runs load it from {cache / 'ir'}")
+        model = fold_preprocessing(convert_to_openvino(spec, weights, size, module), resize)
         return model, {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
                        "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino,
                        "graph": GRAPH_VERSION}
 
-    return cached_ir(cache / "ir" / key.dirname, convert, force=force, compress_to_fp16=key.precision == "fp16")
+    return cached_ir(entry, convert, force=force, compress_to_fp16=key.precision == "fp16")

@@ -159,12 +159,20 @@ def outlier_convolutions(model: ov.Model, frames: list[np.ndarray], ratio: float
             if peak.max() > ratio * max(float(np.median(peak)), 1e-6)]
 
 
-def build_int8_ir(fp32_xml: Path, calibration: str | Path | None = None, force: bool = False) -> Path:
+def build_int8_ir(fp32_xml: Path, calibration: "str | Path | CalibrationSet | None" = None, force: bool = False
+                  ) -> Path:
     """The cached INT8 IR next to the fp32 IR at ``fp32_xml``, quantising it first if needed.  Returns the .xml.
     Same cache rules as every IR (``vbg.model.ircache``)."""
-    calibration_set = CalibrationSet.find(calibration)
+    calibration_set = calibration if isinstance(calibration, CalibrationSet) else CalibrationSet.find(calibration)
     final = fp32_xml.parent.parent / int8_dirname(fp32_xml.parent.name, calibration_set)
-    return cached_ir(final, lambda: quantize_model(fp32_xml, calibration_set), force=force, doing="quantising")
+
+    def quantize() -> tuple[ov.Model, dict]:
+        if not final.is_dir():  # the first time; a damaged entry says so itself (ircache)
+            notice(f"first use of int8 for {fp32_xml.parent.name}: quantising it with NNCF once, under a minute "
+                   f"on 2 cores; later runs load it from {final.parent}")
+        return quantize_model(fp32_xml, calibration_set)
+
+    return cached_ir(final, quantize, force=force, doing="quantising")
 
 
 def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Model, dict]:
@@ -173,7 +181,6 @@ def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Mode
 
     import nncf
 
-    notice(f"quantising {fp32_xml.parent.name} to INT8 with NNCF (once, then cached; under a minute on 2 cores)")
     logging.getLogger("nncf").setLevel(logging.WARNING)
     start = time.perf_counter()
     model = ov.Core().read_model(fp32_xml)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import VbgError
+from ..errors import VbgError, notice
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -156,14 +156,18 @@ def download_weights(spec: ModelSpec, target: Path) -> Path:
     """
     import gdown
 
+    import requests
+
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
+    offline = True  # every try failed to connect at all: say that, not the library's text
     for file_id in spec.gdrive_ids:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            print(f"downloading {spec.name} weights ({spec.size_mb:.0f} MB) from Google Drive id {file_id}")
+            if file_id == spec.gdrive_ids[0]:  # the other ids are mirrors of the same file
+                notice(f"downloading the {spec.name} weights ({spec.size_mb:.0f} MB) from Google Drive, once")
             result = gdown.download(id=file_id, output=str(tmp), quiet=False)
             if not result or not tmp.is_file() or tmp.stat().st_size == 0:
                 raise OSError("empty download")
@@ -171,17 +175,23 @@ def download_weights(spec: ModelSpec, target: Path) -> Path:
             os.replace(tmp, target)
             return target
         except VbgError as exc:
+            offline = False
             errors.append(str(exc))
+        except (requests.ConnectionError, requests.Timeout):
+            errors.append("no connection")
         except Exception as exc:  # gdown raises requests errors, its own errors, OSError...
+            offline = False
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
         finally:  # also on Ctrl-C: no partial file may stay in the cache
             tmp.unlink(missing_ok=True)
             for leftover in target.parent.glob(f"{tmp.name}*.part"):  # gdown's own resumable partial file
                 leftover.unlink(missing_ok=True)
-    raise VbgError(
-        f"could not download {spec.filename} ({'; '.join(errors)}): check the network, or download it from "
-        f"https://drive.google.com/uc?id={spec.gdrive_ids[0]} and pass --weights PATH "
-        f"(or put it in ${ENV_WEIGHTS_DIR} or {target.parent})")
+    fetch = f"https://drive.google.com/uc?id={spec.gdrive_ids[0]}"
+    if offline:
+        raise VbgError(f"no network to download the {spec.name} weights: copy {spec.filename} ({fetch}) into "
+                       f"{target.parent}/ or pass --weights PATH")
+    raise VbgError(f"could not download {spec.filename} ({'; '.join(errors)}): download it from {fetch} and copy "
+                   f"it into {target.parent}/, or pass --weights PATH")
 
 
 def _guess_model(state: dict) -> str | None:

@@ -1,21 +1,58 @@
-"""The file-mode progress bar: an observer of the output frame count (tqdm, with an ETA when the length is
-known)."""
+"""Progress bars that read well on a terminal and in a log.
+
+On a terminal a tqdm bar redraws in place and vanishes when done, so the summary line that follows starts on a
+clean line.  In a log (stderr redirected, CI) a redrawn bar is a run of carriage returns and cursor escapes
+glued to whatever comes next, so there the same bar prints a plain line every few seconds and its final count
+once at the end.
+"""
 
 from __future__ import annotations
 
+import re
+import sys
+
 from ..media.frames import VideoInfo
-from .metrics import progress_interval
+
+#: seconds between updates: lively on a terminal, every few seconds in a log
+TERMINAL_INTERVAL = 0.1
+LOG_INTERVAL = 5.0
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _LogLines:
+    """A stream for tqdm that turns each redraw into one plain line (no ``\\r``, no cursor escapes)."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.last = ""
+
+    def write(self, text: str) -> None:
+        line = _ESCAPES.sub("", text).replace("\r", "").strip()
+        if line and line != self.last:  # closing redraws the last state once more
+            self.stream.write(line + "\n")
+            self.last = line
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress_bar(iterable=None, *, total: int | None = None, unit: str, desc: str = "vbg",
+                 disable: bool = False, position: int | None = None):
+    """A tqdm bar (``iterable`` wrapped, or ``update()`` by hand) in the terminal or log style above."""
+    from tqdm import tqdm
+
+    if sys.stderr.isatty():
+        return tqdm(iterable, total=total, unit=unit, desc=desc, disable=disable, position=position, leave=False,
+                    dynamic_ncols=True, mininterval=TERMINAL_INTERVAL)
+    return tqdm(iterable, total=total, unit=unit, desc=desc, disable=disable, leave=True, ascii=True, ncols=80,
+                file=_LogLines(sys.stderr), mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL * 2)
 
 
 class FrameProgress:
-    """Called with the number of frames written so far; ``close()`` at the end."""
+    """The file-mode bar: called with the number of frames written so far; ``close()`` at the end."""
 
     def __init__(self, total: int | None) -> None:
-        from tqdm import tqdm
-
-        interval = progress_interval()  # in a log (stderr not a terminal) a line every few seconds
-        self.bar = tqdm(total=total, unit="frame", desc="vbg", leave=False, dynamic_ncols=True,
-                        mininterval=interval, maxinterval=max(interval, 10.0))
+        self.bar = progress_bar(total=total, unit="frame")
 
     @classmethod
     def of(cls, info: VideoInfo, max_frames: int | None) -> "FrameProgress":

@@ -1,0 +1,124 @@
+"""What a newcomer meets on a fresh install: a first run that says what it prepares (once), `vbg convert`
+preparing exactly what the run will load, presets by name from any folder, file jobs that never depend on the
+machine's speed at the hour, and logs that read as lines.  Real commands on the bundled sample."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from conftest import SAMPLES, run_vbg
+
+CLIP, PHOTO = str(SAMPLES / "person_720p.mp4"), str(SAMPLES / "person.jpg")
+FIRST_USE = "vbg: first use of u2netp_person at"
+
+
+def test_a_first_run_says_what_it_prepares_and_the_second_prepares_nothing(tmp_path):
+    cache = str(tmp_path / "cache")
+    args = ("run", CLIP, "-o", str(tmp_path / "x.mp4"), "-y", "--blur", "--max-frames", "5", "--cache-dir", cache)
+    first = run_vbg(*args)
+    assert first.returncode == 0, first.stderr
+    assert f"{FIRST_USE} 320x192 with fast resize: converting it to OpenVINO once" in first.stderr
+    second = run_vbg(*args)
+    assert second.returncode == 0, second.stderr
+    assert "first use" not in second.stderr and "timing" not in second.stderr
+
+
+def test_convert_prepares_exactly_what_run_and_image_load(tmp_path):
+    cache = str(tmp_path / "cache")
+    proc = run_vbg("convert", "--cache-dir", cache)
+    assert proc.returncode == 0, proc.stderr
+    assert "ready for vbg run (run, 1280x720 at 30 fps): u2netp_person" in proc.stdout and "320x192" in proc.stdout
+    run = run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--blur", "--max-frames", "3", "--cache-dir", cache)
+    assert run.returncode == 0, run.stderr
+    assert "first use" not in run.stderr
+    proc = run_vbg("convert", "--for", "image", "--frame", "512x512", "--cache-dir", cache)
+    assert proc.returncode == 0 and "antialias resize" in proc.stdout, proc.stderr
+    image = run_vbg("image", PHOTO, "-o", str(tmp_path / "x.png"), "--blur", "--cache-dir", cache)
+    assert image.returncode == 0, image.stderr
+    assert "first use" not in image.stderr
+    ir_folders = sorted(p.name for p in (tmp_path / "cache" / "ir").iterdir() if p.is_dir())
+    assert len(ir_folders) == 2, ir_folders  # nothing built but what the two commands loaded
+
+
+def test_a_file_job_never_times_the_model(tmp_path):
+    """Its precision follows the CPU's abilities: the same on a busy machine as on an idle one."""
+    import openvino as ov
+
+    from vbg.model.devices import default_precision
+
+    cache = tmp_path / "cache"
+    proc = run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--blur", "--max-frames", "3", "--cache-dir",
+                   str(cache))
+    assert proc.returncode == 0, proc.stderr
+    assert "precision auto" not in proc.stderr and "busy" not in proc.stderr
+    assert not (cache / "autotune.json").exists()
+    assert f"CPU {default_precision(ov.Core(), 'CPU')} 320x192)" in proc.stderr.splitlines()[-1]
+
+
+def test_presets_by_name_from_any_folder(tmp_path):
+    env = {**os.environ}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "vbg", *args], capture_output=True, text=True,
+                                       cwd=tmp_path, env=env, timeout=300)
+    listed = run("presets")
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()[:3]] == ["fast", "file-quality", "webcam"]
+    assert "precision: fp32" in run("presets", "--show", "file-quality").stdout
+    proc = run("run", CLIP, "-o", "x.mp4", "--config", "file-quality", "--blur", "--max-frames", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "CPU fp32" in proc.stderr.splitlines()[-1] and (tmp_path / "x.mp4").is_file()
+    bad = run("run", CLIP, "-o", "y.mp4", "--config", "studio")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "vbg: error: config studio is neither a file nor a preset: use a YAML file or one of fast, file-quality, "
+        "webcam (vbg presets lists them)"]
+
+
+def test_logs_are_plain_lines_with_the_final_count(tmp_path):
+    """stderr to a pipe (a log, CI): no carriage returns or cursor escapes, the bar's last count, then the
+    summary on its own line."""
+    proc = run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--blur", "--max-frames", "20")
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr and "\x1b[" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert "20/20" in lines[-2] and lines[-1].startswith("vbg: frames in ") and ", out 20," in lines[-1]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(open(PHOTO, "rb").read())
+    (folder / "b.jpg").write_bytes(b"not a picture")
+    proc = run_vbg("image", str(folder), "-o", str(tmp_path / "out"), "--blur")
+    assert proc.returncode == 1 and "\r" not in proc.stderr
+    assert any("2/2" in line for line in proc.stderr.splitlines()), proc.stderr
+
+
+def test_a_batch_next_to_another_dask_dashboard_prints_no_port_warning(tmp_path):
+    """Port 8787 (Dask's default dashboard) is taken, as by a second batch: the batch needs no dashboard."""
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # already taken by something else: the same situation
+        proc = run_vbg("batch", PHOTO, "-o", str(tmp_path / "out"), "--blur", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "8787" not in proc.stderr and "Warning" not in proc.stderr and "\x1b[" not in proc.stderr, proc.stderr
+    assert (tmp_path / "out" / "person.jpg").is_file()
+
+
+def test_devices_tells_apart_measurements_of_the_same_model(tmp_path):
+    import openvino as ov
+
+    from vbg.model.autotune import ModelKey, RateCache
+    from vbg.model.devices import cpu_name
+
+    rates = RateCache(tmp_path)
+    for threads in (None, 1):
+        key = ModelKey(cpu_name(), "u2netp_person", "u2netp_person.pth", "320x192", "fast", threads, ov.get_version())
+        rates.put(key, "fp32", 20.0 if threads else 40.0, load=0.0)
+    proc = run_vbg("devices", "--cache-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.strip() for line in proc.stdout.splitlines() if "u2netp_person (u2netp_person.pth) 320x192" in line]
+    assert len(rows) == 2 and len(set(rows)) == 2, proc.stdout
+    assert any("all cores: fp32 40" in r for r in rows) and any("1 threads: fp32 20" in r for r in rows)
