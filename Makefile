@@ -67,7 +67,7 @@ bench: venv
 # The person weights (vbg/assets/u2netp_person.pth): fine-tune the official U2NETP on the person folders.
 # About 3.5 hours on 2 cores with AVX512-BF16 (three stages); RESUME=1 continues an interrupted run.
 PERSONS ?= $(abspath ../shared/persons)
-# the shipped recipe (README "Training"): stage 1 from the official weights; stages 2 and 3 portrait-weighted,
+# the shipped recipe (docs/training.md): stage 1 from the official weights; stages 2 and 3 portrait-weighted,
 # each from the one before, at lower learning rates
 train: venv
 	$(BIN)/vbg train --data $(PERSONS)/eg1800_train --data $(PERSONS)/ccp_fullbody \

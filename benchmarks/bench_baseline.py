@@ -129,7 +129,7 @@ def run_cli(clip: str, background: str, frames: int, cache: str | None) -> float
     env = dict(os.environ, **({"VBG_CACHE_DIR": cache} if cache else {}))
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "vbg", "run", clip, "--loop", "--max-frames", str(frames), "--no-progress",
-                   "--background", background, "-o", str(Path(tmp) / "out.mp4")]
+                   "--background", background, "-y", "-o", str(Path(tmp) / "out.mp4")]
         subprocess.run(command, env=env, check=True, capture_output=True)  # warm: IRs cached, files in page cache
         start = time.perf_counter()
         subprocess.run(command, env=env, check=True, capture_output=True)

@@ -70,7 +70,8 @@ def run_once(clip: Path, truth: np.ndarray, live: bool, gate: bool, out_dir: Pat
         seen[frame.index] = (small, frame.seq - frame.mask_seq)
 
     config = RunConfig(input=str(clip), live=live, gate=gate, progress=False, max_frames=len(truth),
-                       null=live, output=None if live else str(out_dir / f"{clip.stem}-{gate}.mp4"), **settings)
+                       null=live, output=None if live else str(out_dir / f"{clip.stem}-{gate}.mp4"), overwrite=True,
+                       **settings)
     pipeline = build_pipeline(config)
     pipeline.options.observe = observe
     cpu0, wall0 = os.times(), time.perf_counter()

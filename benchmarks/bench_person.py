@@ -39,7 +39,7 @@ from vbg.model.devices import cpu_name  # noqa: E402
 from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
 
 PERSONS = ROOT.parent / "shared" / "persons"
-DEFAULT_CONFIGS = (  # README "Person model" table
+DEFAULT_CONFIGS = (  # docs/person-model.md table
     "u2net_lite:256:int8:fast", "u2net_lite:auto:int8:fast", "u2net_lite:320:fp32:antialias",
     "u2netp_person:256:int8:fast", "u2netp_person:auto:int8:fast", "u2netp_person:auto:bf16:antialias",
     "u2netp_person:auto:fp32:antialias", "u2netp_person:auto:224:int8:fast", "u2netp_person:auto:288:int8:fast",

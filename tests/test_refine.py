@@ -65,7 +65,7 @@ def test_edges_at_least_as_close_to_the_official_maps_as_bilinear(make_segmenter
     """With the fast preset's coarse 192x192 model, the refined full-resolution alpha is closer to the official
     (320x320-model) maps than the plain bilinear upsample of the same mask: the guided filter recovers edge
     detail from the picture.  (At 320 the official maps are themselves bilinear upsamples of a 320 map, so
-    plain bilinear is the reference method there; README "Mask refinement" gives both figures.)"""
+    plain bilinear is the reference method there; docs/measurements.md gives both figures.)"""
     segmenter = make_segmenter(precision="bf16", resize="fast", size="192")
     plain, refined = [], []
     for _, image, official in reference_pairs():

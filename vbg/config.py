@@ -50,8 +50,9 @@ class RunConfig:
     model: str = DEFAULT_MODEL
     device: str = DEFAULT_DEVICE  # a GPU where OpenVINO lists one (integrated first), else the CPU
     # The person model at the frame's aspect in at most 256x256 pixels (320x192 for 720p; a live input steps
-    # down when the model cannot keep up), the most accurate precision that keeps 1.5x the input's rate (int8
-    # on 2-core CPUs), plain resize: README "Person model" has the tables this was chosen from.
+    # down when the model cannot keep up); precision from the CPU's abilities for files, and for live inputs
+    # the most accurate one that keeps 1.5x the camera's rate; plain resize: docs/person-model.md has the
+    # tables this was chosen from.
     size: str = "auto"
     precision: str = "auto"
     resize: str = "fast"

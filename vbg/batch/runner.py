@@ -29,7 +29,7 @@ class Layout:
 
     One file already keeps several cores busy (decode and encode threads beside OpenVINO's streams), so the
     default gives each worker up to ``THREADS_PER_WORKER`` cores: on 2 cores one worker with 2 threads was
-    1.3x faster than two workers with 1 (``benchmarks/bench_batch.py``, README "Batch processing")."""
+    1.3x faster than two workers with 1 (``benchmarks/bench_batch.py``, docs/measurements.md)."""
 
     workers: int
     threads: int

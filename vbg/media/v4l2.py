@@ -17,7 +17,7 @@ LINUX = sys.platform.startswith("linux")
 #: Pixel formats OpenCV's V4L2 backend converts to BGR, best first: raw YUYV costs no decoding, MJPG is how
 #: most USB webcams reach 720p/1080p at 30 fps.
 CAPTURE_FORMATS = ("YUYV", "MJPG", "UYVY", "NV12", "NV21", "YU12", "YV12", "BGR3", "RGB3", "JPEG", "GREY")
-#: The one command that gives a machine a virtual camera vbg and call apps can share (README "Cameras").
+#: The one command that gives a machine a virtual camera vbg and call apps can share (README "Virtual camera set-up").
 MODPROBE = "sudo modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 card_label=vbg"
 #: What a camera is asked for when the user gives no --camera-width/-height/-fps: a call's usual 720p30.
 DEFAULT_REQUEST = (1280, 720, 30.0)

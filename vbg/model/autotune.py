@@ -26,12 +26,12 @@ import openvino as ov
 from ..errors import notice
 from .devices import cpu_name
 
-#: Most accurate first (README "Accuracy" tables: fp32 and bf16 match the reference; fp16 is close; int8 last).
+#: Most accurate first (docs/measurements.md accuracy tables: fp32 and bf16 match the reference; fp16 is close; int8 last).
 ACCURACY_ORDER = ("fp32", "bf16", "fp16", "int8")
 HEADROOM = 1.5  # the model may take 1/1.5 of the time: the rest of the pipeline shares the cores
 #: live: every frame gets its own mask when the model's async rate is at least this x the camera's.  Below 1:
 #: the camera's rate is all the model has to do, and the measure runs every request flat out on random frames
-#: (a default model measured at 29.9 fps gave 99 % own masks at 30 fps, README "Pipeline").
+#: (a default model measured at 29.9 fps gave 99 % own masks at 30 fps, docs/measurements.md "Pipeline").
 LIVE_MARGIN = 0.9
 MEASURE_SECONDS = 1.0
 #: when no candidate keeps up, the fastest is taken; candidates within this ratio of it are timed again side by
@@ -323,7 +323,7 @@ def plan_live(key: ModelKey, precision: str, camera_fps: float, cache: Path, com
 
 
 #: plain ``--size auto`` steps down to these budgets (``auto:N``) when the model at the default size is too slow
-#: for the input: a smaller input loses a little accuracy (README "Person model": 0.958 -> 0.954 on portraits
+#: for the input: a smaller input loses a little accuracy (docs/person-model.md: 0.958 -> 0.954 on portraits
 #: from 256 to 224), a mask that lags the picture loses more.
 SMALLER_AUTO_SIDES = (224, 192)
 #: a size is kept when its model rate is at least this x the camera's.  Stricter than ``LIVE_MARGIN``: the size

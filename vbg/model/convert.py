@@ -31,7 +31,7 @@ SCALE_RGB = (58.395, 57.12, 57.375)
 
 #: Resize modes for the folded preprocessing.  "antialias" (Pillow-style bilinear, which widens the filter when
 #: shrinking) reproduces the reference masks best; "fast" (plain bilinear) saves ~25 ms per 720p frame on 2
-#: cores.  See README "Accuracy" for the measured trade-off.
+#: cores.  See docs/measurements.md for the measured trade-off.
 RESIZE_MODES = dict(zip(choices.RESIZE_MODES, (ResizeAlgorithm.RESIZE_BILINEAR_PILLOW, ResizeAlgorithm.RESIZE_LINEAR)))
 PRECISIONS = choices.PRECISIONS
 
@@ -73,7 +73,7 @@ class InputSize:
         wins.  Video takes the ceiling, so ``auto`` never costs more than the square it replaces: 1280x720 with
         a 256x256 budget gives 320x192 (352x192, 3 % over, measured 0.96 of the square's speed).  Stills take
         the nearest aspect: a 550x832 full-body photo gets 224x320 rather than 192x320, which scored 0.91
-        instead of 0.90 on the full-body validation photos (README "Person model").
+        instead of 0.90 on the full-body validation photos (docs/person-model.md).
         """
         aspect = width / height
         low, high = (AUTO_FILL, 1.0) if ceiling else (1 - AUTO_SLACK, 1 + AUTO_SLACK)
@@ -90,7 +90,7 @@ class InputSize:
         return best[1]
 
 
-#: ``--size auto``: the frame's aspect at about AUTO_SIDE x AUTO_SIDE pixels (README "Person model" measures it).
+#: ``--size auto``: the frame's aspect at about AUTO_SIDE x AUTO_SIDE pixels (docs/person-model.md measures it).
 AUTO_SIDE = 256
 #: ``auto`` sizes for stills lie within 15 % of that budget; for video within 85-100 % of it: never more than
 #: the square (so never slower), never much less.

@@ -101,7 +101,7 @@ def runtime_config(core: ov.Core, device: str, precision: str, performance_hint:
         if "INT8" not in caps:
             raise VbgError(f"device {device} has no int8 support ({', '.join(caps)}): use --precision fp32 or fp16")
         # The layers NNCF leaves in float (the folded pre/postprocessing on the full frame, one outlier layer) run
-        # in bf16 where the CPU has it: more throughput for a negligible MAE change (README, "INT8 with NNCF").
+        # in bf16 where the CPU has it: more throughput for a negligible MAE change (docs/measurements.md, "INT8 with NNCF").
         config["INFERENCE_PRECISION_HINT"] = "bf16" if "BF16" in caps else "f32"
     elif precision == "fp16" and "FP16" in caps:
         config["INFERENCE_PRECISION_HINT"] = "f16"

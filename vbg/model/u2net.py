@@ -172,7 +172,7 @@ class FusedOutput(nn.Module):
     """Wraps a U^2-Net so that tracing keeps only the fused map (the side sigmoids are dropped from the graph),
     computed the cheap way: the fusing 1x1 convolution is a weighted sum of the six side maps, and each 1-channel
     side map is resized by two small matrix products instead of OpenVINO's Interpolate, which took 0.5 ms per
-    map at 320x192 (about 7 % of the model; README "Where the CPU goes").  Same values to float rounding."""
+    map at 320x192 (about 7 % of the model; docs/architecture.md).  Same values to float rounding."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()

@@ -68,7 +68,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "u2netp_person", "U2NETP", "u2netp_person.pth", (), 4.7,
-            "U^2-Net-lite fine-tuned by vbg on person masks (default; research-use data, see README)",
+            "U^2-Net-lite fine-tuned by vbg on person masks (default; research-use data, see docs/person-model.md)",
             sha256=PERSON_SHA256,
         ),
         ModelSpec("u2net", "U2NET", "u2net.pth", ("1ao1ovG1Qtx4b7EoskHXmi2E9rp5CHLcZ",),

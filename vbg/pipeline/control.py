@@ -15,7 +15,7 @@ from ..media.frames import Frame
 from ..media.imageio import write_image
 from ..media.sinks import FrameSink
 
-#: What each key does (the window's help line in the README lists the same).
+#: What each key does (the README's window keys list the same).
 KEYS = {"q": "quit", "esc": "quit", "quit": "quit", "space": "pause", "b": "next background", "m": "next mode",
         "o": "overlay", "s": "snapshot"}
 

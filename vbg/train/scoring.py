@@ -1,7 +1,7 @@
 """How good a person mask is: IoU, boundary F-measure, MAE, and a summary over a set of images.
 
 The same functions score PyTorch checkpoints during training and the OpenVINO models in
-``benchmarks/bench_person.py``, so the table written every epoch and the README's table mean the same thing.
+``benchmarks/bench_person.py``, so the table written every epoch and the table in docs/person-model.md mean the same thing.
 Masks are compared at the photo's own resolution; a prediction counts as person where it is at least 0.5.
 """
 

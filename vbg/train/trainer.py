@@ -1,6 +1,6 @@
 """The fine-tuning loop: official U2NETP weights in, person weights out, with checkpoints and a score table.
 
-The recipe follows what was measured on these machines (see README "Person model"):
+The recipe follows what was measured on these machines (see docs/training.md):
 
 - start from the official ``u2netp.pth`` (same architecture and key names, so the result drops into vbg);
 - batch-norm statistics stay frozen (BN layers in eval mode; their scale and shift still learn). Small CPU
