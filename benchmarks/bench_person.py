@@ -123,7 +123,8 @@ def main() -> None:
     print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {len(v)}" for g, v in loaded.items()) + "\n")
     names = list(loaded)
     header = ("| model | size | precision | resize | " + " | ".join(
-        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE" for g in names) + " | flicker | 720p input | model fps 720p |")
+        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen" for g in names)
+        + " | flicker | 720p input | model fps 720p |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|", flush=True)
     rows = []
@@ -138,7 +139,8 @@ def main() -> None:
         row = {**settings, "sets": {g: s.__dict__ for g, s in sets.items()}, "size_720p": str(throughput.size),
                "fps_720p": fps, "flicker": jitter, "cpu": cpu_name()}
         rows.append(row)
-        cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f}" for s in sets.values())
+        cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f} | {s.ghost:.2f} | "
+                           f"{s.hole:.2f} | {s.visible}" for s in sets.values())
         print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} | "
               f"{cells} | {jitter:.2f} | {throughput.size} | {fps:.1f} |", flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -152,3 +152,34 @@ def test_no_network_for_the_weights_is_one_short_line(tmp_path):
     assert last.startswith("vbg: error: no network to download the u2net_lite weights: copy u2netp.pth"), last
     assert "--weights PATH" in last and len(last) < 250
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_cache_folder_that_cannot_take_the_model_is_one_line(tmp_path):
+    with read_only_dir(tmp_path) as folder:
+        proc = run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--cache-dir", str(folder))
+        assert_clean_error(proc, f"cannot prepare the model in the cache folder {folder}", "--cache-dir")
+    proc = run_vbg("image", PHOTO, "-o", str(tmp_path / "x.png"), "--cache-dir", PHOTO)  # a file, not a folder
+    assert_clean_error(proc, "cannot prepare the model in the cache folder", "Not a directory")
+    assert list(p.name for p in tmp_path.iterdir()) == ["readonly"]
+
+
+def test_a_read_only_cache_prepared_ahead_serves_the_run(tmp_path):
+    """What an installer does: `vbg convert` into a system folder that users then only read."""
+    import os
+    import subprocess
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a read-only bind mount")
+    cache, shared = tmp_path / "cache", tmp_path / "shared"
+    shared.mkdir()
+    assert run_vbg("convert", "--cache-dir", str(cache)).returncode == 0
+    subprocess.run(["mount", "--bind", str(cache), str(shared)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(shared)], check=True)
+        proc = run_vbg("run", CLIP, "-o", str(tmp_path / "x.mp4"), "--max-frames", "5", "--cache-dir", str(shared))
+    finally:
+        subprocess.run(["umount", str(shared)], check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "first use" not in proc.stderr and (tmp_path / "x.mp4").is_file()

@@ -108,8 +108,8 @@ def test_cli_gates_a_file_only_when_asked(still_clip, model_cache, tmp_path):
                    env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0, proc.stderr
     assert "frames in 60, out 60" in proc.stderr and "model ran on 2 of 60 frames" in proc.stderr, proc.stderr
-    proc = run_vbg("run", str(still_clip), "-o", str(out), "--size", "192", "--precision", "bf16",
-                   env={"VBG_CACHE_DIR": str(model_cache)})
+    proc = run_vbg("run", str(still_clip), "-o", str(tmp_path / "every-frame.mp4"), "--size", "192", "--precision",
+                   "bf16", env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0 and "model ran on" not in proc.stderr, proc.stderr
 
 

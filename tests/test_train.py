@@ -79,6 +79,7 @@ def test_a_few_steps_lower_the_loss_and_write_the_table(tiny_data, weights_path,
     rows = list(csv.DictReader(open(tmp_path / "run" / "scores.csv")))
     assert [int(r["step"]) for r in rows][0] == 0 and int(rows[-1]["step"]) == 6  # start, epoch ends, the end
     assert all(0 <= float(r["miou"]) <= 1 for r in rows)
+    assert all(float(r["ghost_pct"]) >= 0 and float(r["hole_pct"]) >= 0 for r in rows)
 
 
 def test_a_resumed_run_ends_where_an_uncut_run_ends(tiny_data, weights_path, tmp_path):
@@ -133,6 +134,29 @@ def test_scores_of_known_masks():
     far = np.roll(truth, 6, axis=1)
     assert boundary_f(far > 0, truth > 0) < 0.6
     assert abs(score(far, truth).iou - (34 * 60) / (46 * 60)) < 1e-6
+
+
+def test_ghost_and_hole_see_the_soft_errors_that_iou_misses():
+    """A faint lamp beside the person and a half-transparent leg: IoU at 0.5 sees neither."""
+    from vbg.train.scoring import SetScore
+
+    truth = np.zeros((200, 200), np.uint8)
+    truth[40:190, 70:130] = 255
+    alpha = truth.astype(np.float32) / 255
+    alpha[20:60, 10:50] = 0.4  # a ghost of 1600 px at 0.4: 640 / 40000 = 1.6 % of the frame
+    alpha[140:190, 80:100] = 0.6  # a leg at 0.6 (inside the 5 px band only where it meets the bottom)
+    soft = score(alpha, truth)
+    assert soft.iou == 1.0  # nothing crosses 0.5
+    assert abs(soft.ghost - 0.016) < 1e-4 and soft.hole > 0.03 and soft.visible
+    clean = score(truth.astype(np.float32) / 255, truth)
+    assert clean.ghost == 0 and clean.hole == 0 and not clean.visible
+    edge = truth.astype(np.float32) / 255
+    edge[40:190, 66:74] = 0.5  # soft alpha along the outline is the edge, not a ghost or a hole
+    assert score(edge, truth).ghost == 0 and score(edge, truth).hole == 0
+    negative = score(np.full((200, 200), 0.1, np.float32), np.zeros((200, 200), np.uint8))
+    assert negative.hole is None and abs(negative.ghost - 0.1) < 1e-6
+    summary = SetScore.of([soft, clean, negative])
+    assert summary.visible == 2 and abs(summary.ghost - 100 * (0.016 + 0 + 0.1) / 3) < 1e-3
 
 
 def test_train_cli_errors_are_one_line(tmp_path):

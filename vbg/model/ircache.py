@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openvino as ov
 
-from ..errors import notice
+from ..errors import VbgError, notice
 from .weights import file_sha256
 
 IR_FILES = ("model.xml", "model.bin")  # checked against the sizes and hashes recorded in meta.json
@@ -48,6 +48,13 @@ def ir_problem(folder: Path) -> str | None:
     return None
 
 
+def unwritable_cache(entry: Path, exc: OSError) -> VbgError:
+    """The one-line error for a model that must be prepared in a cache folder that cannot take it."""
+    cache = entry.parent.parent
+    return VbgError(f"cannot prepare the model in the cache folder {cache} ({exc.strerror or exc}): give a writable "
+                    f"one with --cache-dir or $VBG_CACHE_DIR, or prepare it there first with vbg convert")
+
+
 def cached_ir(entry: Path, build: Callable[[], tuple[ov.Model, dict]], *, force: bool = False,
               compress_to_fp16: bool = False, doing: str = "converting") -> Path:
     """The ``model.xml`` of cache entry ``entry``, made with ``build() -> (model, meta)`` when it is missing,
@@ -57,13 +64,16 @@ def cached_ir(entry: Path, build: Callable[[], tuple[ov.Model, dict]], *, force:
         return xml
     from filelock import FileLock, Timeout
 
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(entry.parent / f".{entry.name}.lock")
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        notice(f"another vbg is {doing} {entry.name}; waiting for it")
-        lock.acquire()
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(entry.parent / f".{entry.name}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            notice(f"another vbg is {doing} {entry.name}; waiting for it")
+            lock.acquire()
+    except OSError as exc:  # a read-only cache serves what it holds, but cannot take a new model
+        raise unwritable_cache(entry, exc) from None
     try:
         problem = ir_problem(entry)  # another process may have built it while this one waited
         if problem is None and not force:
@@ -71,7 +81,10 @@ def cached_ir(entry: Path, build: Callable[[], tuple[ov.Model, dict]], *, force:
         if problem not in (None, "missing"):
             notice(f"cached model {entry} is damaged ({problem}); rebuilding it")
         model, meta = build()
-        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=entry.parent))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=entry.parent))
+        except OSError as exc:
+            raise unwritable_cache(entry, exc) from None
         try:
             ov.save_model(model, tmp / "model.xml", compress_to_fp16=compress_to_fp16)
             meta["files"] = {name: {"size": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)}

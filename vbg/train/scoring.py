@@ -1,8 +1,15 @@
-"""How good a person mask is: IoU, boundary F-measure, MAE, and a summary over a set of images.
+"""How good a person mask is: IoU, boundary F-measure, MAE, ghost and hole, and a summary over a set of images.
 
 The same functions score PyTorch checkpoints during training and the OpenVINO models in
 ``benchmarks/bench_person.py``, so the table written every epoch and the table in docs/person-model.md mean the same thing.
 Masks are compared at the photo's own resolution; a prediction counts as person where it is at least 0.5.
+
+IoU at 0.5 does not see soft errors: a leg at alpha 0.4 is half transparent on screen yet counts as
+background, a lamp at alpha 0.3 is a visible ghost yet counts as nothing.  Ghost and hole measure them, away
+from the outline (a band of ``BAND_PX`` pixels either side of the true edge, where soft alpha is the edge
+itself): the alpha left on the background, as a share of the frame, and the alpha missing on the person, as
+a share of the person.  Both are alpha mass, so a 1 % ghost is, for example, 2 % of the frame at half
+opacity.
 """
 
 from __future__ import annotations
@@ -13,6 +20,11 @@ import cv2
 import numpy as np
 
 BOUNDARY_TOLERANCE_PX = 2
+BAND_PX = 5  # half-width of the outline band that ghost and hole leave out
+#: from these on, a ghost or a hole counts as visible: 0.3 % of the frame is, at full opacity, a 40x40 patch of
+#: a 720p frame; 3 % of a person is, for example, a lower leg at half opacity
+GHOST_VISIBLE = 0.003
+HOLE_VISIBLE = 0.03
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -41,11 +53,32 @@ def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: int = BOUNDARY_TO
     return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
 
 
+def ghost_and_hole(alpha: np.ndarray, gt: np.ndarray, band: int = BAND_PX) -> tuple[float, float | None]:
+    """(ghost, hole) of a 0..1 ``alpha`` against the boolean truth ``gt``: alpha left on the background outside
+    the outline band, as a share of the frame; alpha missing on the person outside it, as a share of the
+    person (None for a frame with no person)."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    mask = gt.astype(np.uint8)
+    far_background = cv2.dilate(mask, kernel) == 0
+    inner_person = cv2.erode(mask, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
+    ghost = float(alpha[far_background].sum() / alpha.size)
+    person = int(gt.sum())
+    hole = float((1 - alpha[inner_person]).sum() / person) if person else None
+    return ghost, hole
+
+
 @dataclass(frozen=True)
 class ImageScore:
     iou: float
     boundary_f: float
     mae: float
+    ghost: float = 0.0  # share of the frame (alpha mass on the background away from the outline)
+    hole: float | None = None  # share of the person (alpha missing away from the outline); None: no person
+
+    @property
+    def visible(self) -> bool:
+        """Whether a viewer would see a ghost or a hole (``GHOST_VISIBLE``, ``HOLE_VISIBLE``)."""
+        return self.ghost >= GHOST_VISIBLE or (self.hole is not None and self.hole >= HOLE_VISIBLE)
 
 
 def score(alpha: np.ndarray, truth: np.ndarray) -> ImageScore:
@@ -56,27 +89,37 @@ def score(alpha: np.ndarray, truth: np.ndarray) -> ImageScore:
         alpha = cv2.resize(alpha, (truth.shape[1], truth.shape[0]), interpolation=cv2.INTER_LINEAR)
     gt = truth > 127
     pred = alpha >= 0.5
-    return ImageScore(iou(pred, gt), boundary_f(pred, gt), float(np.abs(alpha - gt).mean()))
+    ghost, hole = ghost_and_hole(alpha, gt)
+    return ImageScore(iou(pred, gt), boundary_f(pred, gt), float(np.abs(alpha - gt).mean()), ghost, hole)
 
 
 @dataclass(frozen=True)
 class SetScore:
-    """A set of images summed up: mean IoU, how many fall under IoU 0.8, mean boundary F and MAE."""
+    """A set of images summed up: mean IoU, how many fall under IoU 0.8, mean boundary F and MAE, mean ghost
+    (% of the frame) and hole (% of the person, over the images with a person), and how many images show
+    either."""
 
     count: int
     miou: float
     under_08: int
     boundary_f: float
     mae: float
+    ghost: float = float("nan")
+    hole: float = float("nan")
+    visible: int = 0
 
     @classmethod
     def of(cls, scores: list[ImageScore]) -> "SetScore":
         if not scores:
             return cls(0, float("nan"), 0, float("nan"), float("nan"))
+        holes = [s.hole for s in scores if s.hole is not None]
         return cls(len(scores), float(np.mean([s.iou for s in scores])), sum(s.iou < 0.8 for s in scores),
-                   float(np.mean([s.boundary_f for s in scores])), float(np.mean([s.mae for s in scores])))
+                   float(np.mean([s.boundary_f for s in scores])), float(np.mean([s.mae for s in scores])),
+                   100 * float(np.mean([s.ghost for s in scores])),
+                   100 * float(np.mean(holes)) if holes else float("nan"), sum(s.visible for s in scores))
 
     def row(self) -> str:
-        return f"{self.count:5d} {self.miou:7.4f} {self.under_08:6d} {self.boundary_f:7.4f} {self.mae:7.4f}"
+        return (f"{self.count:5d} {self.miou:7.4f} {self.under_08:6d} {self.boundary_f:7.4f} {self.mae:7.4f} "
+                f"{self.ghost:7.3f} {self.hole:7.3f} {self.visible:5d}")
 
-    HEADER = "    n    mIoU  <0.8  bndF@2     MAE"
+    HEADER = "    n    mIoU  <0.8  bndF@2     MAE ghost%F  hole%P  seen"

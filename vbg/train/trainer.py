@@ -201,19 +201,25 @@ class Trainer:
         return scores
 
     def write_table(self) -> None:
-        """``scores.csv`` and ``scores.md``: one row per validation and folder."""
+        """``scores.csv`` and ``scores.md``: one row per validation and folder (ghost: % of the frame; hole: %
+        of the person; seen: images with a visible ghost or hole; older checkpoints' rows have none)."""
         with open(self.out / "scores.csv", "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["step", "epoch", "set", "n", "miou", "under_0.8", "boundary_f", "mae"])
+            w.writerow(["step", "epoch", "set", "n", "miou", "under_0.8", "boundary_f", "mae", "ghost_pct",
+                        "hole_pct", "visible"])
             for row in self.history:
                 for name, s in row["scores"].items():
                     w.writerow([row["step"], row["epoch"], name, s["count"], f"{s['miou']:.4f}", s["under_08"],
-                                f"{s['boundary_f']:.4f}", f"{s['mae']:.4f}"])
-        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE |", "|---|---|---|---|---|---|---|---|"]
+                                f"{s['boundary_f']:.4f}", f"{s['mae']:.4f}", f"{s.get('ghost', float('nan')):.3f}",
+                                f"{s.get('hole', float('nan')):.3f}", s.get("visible", "")])
+        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE | ghost % | hole % | seen |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in self.history:
             for name, s in row["scores"].items():
                 lines.append(f"| {row['step']} | {row['epoch']} | {name} | {s['count']} | {s['miou']:.4f} | "
-                             f"{s['under_08']} | {s['boundary_f']:.4f} | {s['mae']:.4f} |")
+                             f"{s['under_08']} | {s['boundary_f']:.4f} | {s['mae']:.4f} | "
+                             f"{s.get('ghost', float('nan')):.3f} | {s.get('hole', float('nan')):.3f} | "
+                             f"{s.get('visible', '')} |")
         (self.out / "scores.md").write_text("\n".join(lines) + "\n")
 
     def report(self, scores: dict[str, SetScore]) -> None:
