@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from vbg.train.data import BatchMaker, composite_sample, find_pairs, split
+from vbg.train.data import BatchMaker, find_pairs, split
+from vbg.train.synthesis import composite_sample
 from vbg.train.scoring import boundary_f, score
 from vbg.train.trainer import TrainConfig, Trainer, deep_supervision_loss
 
@@ -173,3 +174,61 @@ def test_a_repeated_folder_weighs_more_in_training_but_is_scored_once(tiny_data,
     assert twice.batches.recipe.composite == 0.0
     assert_clean_error(run_vbg("train", "--data", f"{tiny_data / 'set'}:0", "--init", str(weights_path)),
                        "repeat count")
+
+
+def test_groups_keep_every_person_and_a_crowd_is_background():
+    """The truth rule of ``vbg.train.synthesis``: people of the subject's size are all foreground, a crowd of
+    much smaller people behind the subject is not."""
+    from vbg.train.synthesis import crowd_sample, group_sample
+
+    def people(target: np.ndarray) -> np.ndarray:
+        """One blob per person (the test figure's head and shoulders are 4 px apart)."""
+        return cv2.dilate((target > 127).astype(np.uint8), np.ones((9, 9), np.uint8))
+
+    rng = np.random.default_rng(5)
+    background = np.full((180, 320, 3), 30, np.uint8)
+    subject, friend = _person(rng), _person(rng)
+    found_two = False
+    for seed in range(8):
+        out, target = group_sample(subject, [friend], background, (352, 192), np.random.default_rng(seed))
+        pasted = np.abs(out.astype(int) - 30).max(axis=2) > 10  # where any person was drawn
+        assert (target > 127).sum() >= 0.95 * (pasted & (target > 0)).sum()
+        assert not (pasted & (cv2.dilate(target, np.ones((5, 5), np.uint8)) == 0)).any()  # all drawn: truth
+        count, _ = cv2.connectedComponents(people(target))
+        found_two |= count - 1 >= 2
+    assert found_two  # side by side, apart, in some of them
+    crowd = [_person(rng) for _ in range(6)]
+    for seed in range(5):
+        out, target = crowd_sample(subject, crowd, background, (352, 192), np.random.default_rng(seed))
+        drawn = np.abs(out.astype(int) - 30).max(axis=2) > 10
+        outside = drawn & (cv2.dilate(target, np.ones((5, 5), np.uint8)) == 0)
+        assert outside.sum() > 50  # the crowd is in the picture ...
+        count, _ = cv2.connectedComponents(people(target))
+        assert count - 1 == 1  # ... but only the subject is the truth
+
+
+def test_people_free_frames_are_empty_crops_and_backgrounds_and_video_blocks_stay_together(tmp_path):
+    from vbg.train.data import Pair, is_validation
+
+    rng = np.random.default_rng(2)
+    for folder in ("people", "scenes"):
+        (tmp_path / folder / "images").mkdir(parents=True)
+        (tmp_path / folder / "masks").mkdir()
+    for i in range(4):
+        image, mask = _person(rng)
+        cv2.imwrite(str(tmp_path / "people" / "images" / f"p{i}.jpg"), image)
+        cv2.imwrite(str(tmp_path / "people" / "masks" / f"p{i}.png"), mask)
+        cv2.imwrite(str(tmp_path / "scenes" / "images" / f"dog_{i * 6:05d}.jpg"),
+                    np.full((160, 240, 3), 200 - i, np.uint8))
+        cv2.imwrite(str(tmp_path / "scenes" / "masks" / f"dog_{i * 6:05d}.png"), np.zeros((160, 240), np.uint8))
+    pairs = find_pairs(tmp_path / "people") + find_pairs(tmp_path / "scenes")
+    maker = BatchMaker(pairs, [], batch_size=4, seed=0, recipe=__import__("vbg.train.data").train.data
+                       .SampleRecipe(composite=1.0, scene=1.0))
+    assert len(maker.scenes) == 4 and len(maker.people) == 4
+    for i, pair in enumerate(pairs):
+        image, mask = maker.sample(pair, (256, 192), np.random.default_rng(i))
+        assert (mask.max() == 0) == (pair in maker.scenes)  # a scene is a crop with no person
+    assert all(np.median(maker.background(np.random.default_rng(i))) >= 196 for i in range(5))  # the scenes
+    # frames 0-14 of a clip are one block: held out together or not at all
+    block = [Pair(tmp_path / f"hockey_{n:05d}.jpg", tmp_path / "m.png", "people") for n in range(15)]
+    assert len({is_validation(p, 0.5) for p in block}) == 1

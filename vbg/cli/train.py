@@ -28,8 +28,15 @@ def add_train_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help="default %(default)s")
     p.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate (default %(default)s)")
     p.add_argument("--composite", type=float, default=d["composite"],
-                   help="share of samples pasted onto a --backgrounds photo, the rest are crops of the photo "
-                        "itself (default %(default)s)")
+                   help="share of samples pasted onto a --backgrounds photo or a people-free scene of the data "
+                        "(a folder whose masks are empty), the rest are crops of the photo itself (default "
+                        "%(default)s)")
+    p.add_argument("--groups", type=float, default=d["groups"],
+                   help="share of the composites with two or three people, all of them the truth (default "
+                        "%(default)s)")
+    p.add_argument("--crowds", type=float, default=d["crowds"],
+                   help="share of the composites with a crowd of much smaller people behind the subject, who "
+                        "are background (default %(default)s)")
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
                    help="share of each folder held out for validation, chosen by file-name hash (default %(default)s)")
     p.add_argument("--val-limit", type=int, help="score at most this many validation images per folder")
@@ -47,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         init = str(registry.resolve_weights(registry.get_spec("u2net_lite")))
     config = TrainConfig(data=args.data, backgrounds=args.backgrounds, out=args.out, init=init, epochs=args.epochs,
                          max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-                         composite=args.composite,
+                         composite=args.composite, groups=args.groups, crowds=args.crowds,
                          val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()
     print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")

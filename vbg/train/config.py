@@ -23,6 +23,8 @@ class TrainConfig:
     weight_decay: float = 1e-2
     iou_weight: float = 1.0
     composite: float = 0.5  # share of samples pasted onto a background (the rest are crops of the photo)
+    groups: float = 0.0  # share of the composites with two or three people (vbg.train.synthesis)
+    crowds: float = 0.0  # share of the composites with a crowd behind the subject
     val_fraction: float = 0.1
     val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
     val_limit: int | None = None  # score at most this many validation images per folder

@@ -5,9 +5,13 @@ one input shape, drawn from ``TRAIN_SHAPES`` (landscape, 4:3, square and portrai
 each sample is made for that shape in one of two ways:
 
 - **crop**: a window of the photo with the batch's aspect, at a random scale and position;
-- **composite**: the person, cut out by its mask, pasted onto a picture from the backgrounds folder. A person
-  whose mask touches the photo's bottom edge (a portrait) stands on the frame's bottom edge at 60-130 % of the
-  frame height, as on a call; a whole person (full body) is placed anywhere at 25-95 %, possibly cut by an edge.
+- **composite**: the person, cut out by its mask, pasted onto a picture from the backgrounds folder or onto a
+  scene of a data folder with no person in it. A person whose mask touches the photo's bottom edge (a
+  portrait) stands on the frame's bottom edge at 60-130 % of the frame height, as on a call; a whole person
+  (full body) is placed anywhere at 25-95 %, possibly cut by an edge. Some composites have two or three people,
+  or a crowd behind the subject (``vbg.train.synthesis`` states what counts as the person).
+
+A pair whose mask is empty (a scene with no person) is always a crop, with an empty truth.
 
 Pictures are shrunk with the area filter or plain bilinear (what vbg's "fast" resize does, aliasing included).
 Then the frame gets what cameras and codecs do to it: flips, brightness/contrast/white-balance and saturation
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,7 @@ import numpy as np
 
 from ..model.convert import MEAN_RGB, SCALE_RGB
 from ..errors import VbgError
+from .synthesis import aspect_window, composite_sample, crowd_sample, downscaler, group_sample, is_portrait
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -75,9 +81,23 @@ def find_pairs(folder: str | Path) -> list[Pair]:
     return pairs
 
 
+#: video frames are named ``<sequence>_<frame number>``: neighbours look alike, so they are held out together
+VIDEO_FRAME = re.compile(r"^(.+)_(\d{5})$")
+FRAME_BLOCK = 15  # frames per held-out block
+
+
+def split_key(pair: Pair) -> str:
+    """What the validation split hashes: the file name, or for a video frame its block of ``FRAME_BLOCK``
+    frames, so a held-out frame has no near-copy among the training frames."""
+    match = VIDEO_FRAME.match(pair.image.stem)
+    if match:
+        return f"{pair.group}/{match.group(1)}/{int(match.group(2)) // FRAME_BLOCK}"
+    return f"{pair.group}/{pair.image.stem}"
+
+
 def is_validation(pair: Pair, fraction: float) -> bool:
-    """Held out or not, decided by a hash of the file name: stable whatever files are added or removed."""
-    digest = hashlib.sha256(f"{pair.group}/{pair.image.stem}".encode()).digest()
+    """Held out or not, decided by a hash of ``split_key``: stable whatever files are added or removed."""
+    digest = hashlib.sha256(split_key(pair).encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
 
@@ -127,27 +147,6 @@ def load_backgrounds(folder: str | Path | None, long_side: int = 640) -> list[np
     return out
 
 
-def aspect_window(width: int, height: int, aspect: float, scale: float, rng: np.random.Generator
-                  ) -> tuple[int, int, int, int]:
-    """A random (x, y, w, h) window of ``aspect`` inside a ``width`` x ``height`` picture, ``scale`` of the
-    largest one that fits."""
-    if width / height > aspect:
-        wh = height * scale
-        ww = wh * aspect
-    else:
-        ww = width * scale
-        wh = ww / aspect
-    ww, wh = max(int(ww), 8), max(int(wh), 8)
-    x = int(rng.integers(0, width - ww + 1))
-    y = int(rng.integers(0, height - wh + 1))
-    return x, y, ww, wh
-
-
-def downscaler(rng: np.random.Generator) -> int:
-    """Area or plain bilinear: vbg's "fast" resize is plain bilinear, whose aliasing the model should know."""
-    return cv2.INTER_AREA if rng.random() < 0.5 else cv2.INTER_LINEAR
-
-
 def crop_sample(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray]:
     """A window of the photo with the target aspect (±10 %, the squeeze a camera frame gets), resized."""
@@ -157,43 +156,6 @@ def crop_sample(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], rng:
     img = cv2.resize(image[y:y + wh, x:x + ww], size, interpolation=downscaler(rng))
     msk = cv2.resize(mask[y:y + wh, x:x + ww], size, interpolation=cv2.INTER_AREA)
     return img, msk
-
-
-def composite_sample(image: np.ndarray, mask: np.ndarray, background: np.ndarray, size: tuple[int, int],
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The masked person pasted onto ``background`` at a random scale and position (see the module doc)."""
-    w, h = size
-    x, y, ww, wh = aspect_window(background.shape[1], background.shape[0], w / h, rng.uniform(0.5, 1.0), rng)
-    interpolation = downscaler(rng)
-    canvas = cv2.resize(background[y:y + wh, x:x + ww], size, interpolation=interpolation).astype(np.float32)
-    rows = np.flatnonzero(mask.max(axis=1) > 127)
-    cols = np.flatnonzero(mask.max(axis=0) > 127)
-    if rows.size == 0:
-        return canvas.astype(np.uint8), np.zeros((h, w), np.uint8)
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    portrait = bottom >= mask.shape[0] - 2  # cut by the photo's bottom edge: keep it on the frame's bottom edge
-    frac = rng.uniform(0.6, 1.3) if portrait else rng.uniform(0.25, 0.95)
-    scale = frac * h / (bottom - top)
-    pw, ph = max(int(image.shape[1] * scale), 1), max(int(image.shape[0] * scale), 1)
-    person = cv2.resize(image, (pw, ph), interpolation=interpolation).astype(np.float32)
-    alpha = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    # where the person's box lands: its centre anywhere across the frame (a bit outside allowed)
-    cx = float(np.clip(rng.normal(0.5, 0.2), -0.1, 1.1)) * w  # mostly central, as on calls
-    ox = int(cx - (left + right) / 2 * scale)
-    if portrait:
-        oy = h - ph + int(rng.uniform(0, 0.15) * ph)  # photo bottom at or below the frame bottom
-    else:
-        oy = int(rng.uniform(-0.1, 1.0) * (h - (bottom - top) * scale) - top * scale)
-    # paste the overlap of the scaled photo and the frame
-    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + pw, w), min(oy + ph, h)
-    target = np.zeros((h, w), np.float32)
-    if x1 > x0 and y1 > y0:
-        a = alpha[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
-        soft = cv2.GaussianBlur(a, (3, 3), 0.7)[..., None]  # no stair-stepped cut-out edge
-        region = canvas[y0:y1, x0:x1]
-        canvas[y0:y1, x0:x1] = region + (person[y0 - oy:y1 - oy, x0 - ox:x1 - ox] - region) * soft
-        target[y0:y1, x0:x1] = a
-    return np.clip(canvas, 0, 255).astype(np.uint8), (target * 255 + 0.5).astype(np.uint8)
 
 
 def camera_effects(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -222,6 +184,9 @@ class SampleRecipe:
     composite: float = 0.5  # the rest are crops of the photo itself
     composite_reshaped: float = 0.85  # when the frame's aspect is far from the photo's (landscape from portrait)
     flip: float = 0.5
+    group: float = 0.0  # of the composites: two or three people (vbg train --groups)
+    crowd: float = 0.0  # of the composites: a crowd behind the subject (vbg train --crowds)
+    scene: float = 0.5  # of the composites, where scenes with no person exist: onto one of them
 
 
 class BatchMaker:
@@ -239,6 +204,9 @@ class BatchMaker:
         self.recipe = recipe
         self.shapes = shapes
         self.epoch = 0
+        empty = {p: empty_mask(p) for p in set(pairs)}
+        self.scenes = [p for p in pairs if empty[p]]  # people-free frames: backgrounds too
+        self.people = [p for p in pairs if not empty[p]]
 
     def __len__(self) -> int:
         return max(len(self.pairs) // self.batch_size, 1)
@@ -263,16 +231,49 @@ class BatchMaker:
 
     def sample(self, pair: Pair, size: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One augmented (BGR uint8 image, uint8 mask) at ``size``."""
-        image, mask = read_pair(pair)
-        if rng.random() < self.recipe.flip:
-            image, mask = image[:, ::-1], mask[:, ::-1]
+        image, mask = self.read(pair, rng)
         far = abs(math.log(size[0] / size[1] * image.shape[0] / image.shape[1])) > 0.5
         chance = self.recipe.composite_reshaped if far else self.recipe.composite
-        if self.backgrounds and rng.random() < chance:
-            background = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
-            if rng.random() < 0.5:
-                background = background[:, ::-1]
-            image, mask = composite_sample(image, mask, background, size, rng)
+        if mask.max() > 127 and (self.backgrounds or self.scenes) and rng.random() < chance:
+            background = self.background(rng)
+            kind = rng.random()
+            if kind < self.recipe.group and self.people:
+                others = [self.person_like(is_portrait(mask), rng) for _ in range(int(rng.integers(1, 3)))]
+                image, mask = group_sample((image, mask), [o for o in others if o], background, size, rng)
+            elif kind < self.recipe.group + self.recipe.crowd and self.people:
+                crowd = [self.person_like(False, rng) for _ in range(int(rng.integers(4, 9)))]
+                image, mask = crowd_sample((image, mask), [c for c in crowd if c], background, size, rng)
+            else:
+                image, mask = composite_sample(image, mask, background, size, rng)
         else:
             image, mask = crop_sample(image, mask, size, rng)
         return camera_effects(image, rng), mask
+
+    def read(self, pair: Pair, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        image, mask = read_pair(pair)
+        if rng.random() < self.recipe.flip:
+            image, mask = image[:, ::-1], mask[:, ::-1]
+        return image, mask
+
+    def person_like(self, portrait: bool, rng: np.random.Generator, tries: int = 6):
+        """Another person of the same kind (a portrait beside a portrait, a whole person beside a whole
+        person), or None when a few draws find none."""
+        for _ in range(tries):
+            image, mask = self.read(self.people[int(rng.integers(len(self.people)))], rng)
+            if mask.max() > 127 and is_portrait(mask) == portrait:
+                return image, mask
+        return None
+
+    def background(self, rng: np.random.Generator) -> np.ndarray:
+        """A picture from the backgrounds folder, or a people-free scene of the data (``recipe.scene``)."""
+        if self.scenes and (not self.backgrounds or rng.random() < self.recipe.scene):
+            picture = read_pair(self.scenes[int(rng.integers(len(self.scenes)))])[0]
+        else:
+            picture = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+        return picture[:, ::-1] if rng.random() < 0.5 else picture
+
+
+def empty_mask(pair: Pair) -> bool:
+    """Whether the pair shows no person (read at 1/8 size: a whole folder is checked in moments)."""
+    mask = cv2.imread(str(pair.mask), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    return mask is not None and int(mask.max()) == 0

@@ -103,9 +103,11 @@ def evaluate(model: torch.nn.Module, pairs: list[Pair], pixels: int, limit: int 
 
 
 def selection_score(scores: dict[str, SetScore]) -> float:
-    """What "best" means: the mean of the per-folder mIoUs, so that a small full-body set weighs as much as
-    the portraits (portrait-only gains that forget small people must not win)."""
-    return float(np.mean([s.miou for s in scores.values()]))
+    """What "best" means: the mean over the folders of each folder's score, so that a small full-body set
+    weighs as much as the portraits (portrait-only gains that forget small people must not win).  A folder
+    with people scores its mIoU; a folder with no person (every hole undefined) scores 1 - its mean ghost,
+    the share of the frame left clean."""
+    return float(np.mean([1 - s.ghost / 100 if np.isnan(s.hole) else s.miou for s in scores.values()]))
 
 
 def atomic_save(obj, path: Path) -> None:
@@ -131,7 +133,8 @@ class Trainer:
             self.train_pairs += train * repeat  # validation pairs once: the scores stay comparable
             self.val_pairs += val
         self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
-                                  config.seed, SampleRecipe(composite=config.composite))
+                                  config.seed, SampleRecipe(composite=config.composite, group=config.groups,
+                                                            crowd=config.crowds))
         self.model = U2NETP(3, 1)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = len(self.batches)

@@ -1,0 +1,156 @@
+"""Frames that no data set has, made from the person photos: people pasted onto rooms and scenes, alone, in
+twos and threes, or in front of a crowd.
+
+What counts as the person (the training truth), stated once here:
+- every person of about the subject's size is foreground: two or three people on a call or in a recording are
+  all kept, whoever stands in front (``group_sample``);
+- a crowd, people much smaller than the subject and behind them (at most 40 % of the subject's height), is
+  background: the subject is the nearest person, as a dancer in front of an audience (``crowd_sample``);
+- anything that is not a person is background, however salient: the scenes of a data folder whose masks are
+  all empty (an animal, a car, a ball) serve as backgrounds as well as samples of their own;
+- what a person holds belongs to the person, as the masks of the video set draw it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: a crowd member's height, as a share of the subject's
+CROWD_MAX = 0.4
+
+
+def downscaler(rng: np.random.Generator) -> int:
+    """Area or plain bilinear: vbg's "fast" resize is plain bilinear, whose aliasing the model should know."""
+    return cv2.INTER_AREA if rng.random() < 0.5 else cv2.INTER_LINEAR
+
+
+def aspect_window(width: int, height: int, aspect: float, scale: float, rng: np.random.Generator
+                  ) -> tuple[int, int, int, int]:
+    """A random (x, y, w, h) window of ``aspect`` inside a ``width`` x ``height`` picture, ``scale`` of the
+    largest one that fits."""
+    if width / height > aspect:
+        wh = height * scale
+        ww = wh * aspect
+    else:
+        ww = width * scale
+        wh = ww / aspect
+    ww, wh = max(int(ww), 8), max(int(wh), 8)
+    x = int(rng.integers(0, width - ww + 1))
+    y = int(rng.integers(0, height - wh + 1))
+    return x, y, ww, wh
+
+
+def background_canvas(background: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A window of ``background`` with the frame's aspect, resized to ``size``, as float32."""
+    w, h = size
+    x, y, ww, wh = aspect_window(background.shape[1], background.shape[0], w / h, rng.uniform(0.5, 1.0), rng)
+    return cv2.resize(background[y:y + wh, x:x + ww], size, interpolation=downscaler(rng)).astype(np.float32)
+
+
+def is_portrait(mask: np.ndarray) -> bool:
+    """Cut by the photo's bottom edge: a portrait, which stands on the frame's bottom edge when pasted."""
+    rows = np.flatnonzero(mask.max(axis=1) > 127)
+    return bool(rows.size) and rows[-1] >= mask.shape[0] - 3
+
+
+def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float, centre: float,
+          rng: np.random.Generator, standing: bool | None = None) -> np.ndarray:
+    """Paste the person of ``image``/``mask`` into ``canvas`` (float32 HxWx3, in place), ``height`` x the frame
+    tall, its box centred at ``centre`` x the frame's width; returns its alpha in the frame (float32 0..1).
+
+    ``standing`` (default: a portrait) keeps the photo's bottom on the frame's bottom edge, as on a call;
+    otherwise the person goes anywhere vertically, possibly cut by an edge."""
+    h, w = canvas.shape[:2]
+    target = np.zeros((h, w), np.float32)
+    rows = np.flatnonzero(mask.max(axis=1) > 127)
+    cols = np.flatnonzero(mask.max(axis=0) > 127)
+    if rows.size == 0:
+        return target
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    standing = is_portrait(mask) if standing is None else standing
+    scale = height * h / (bottom - top)
+    pw, ph = max(int(image.shape[1] * scale), 1), max(int(image.shape[0] * scale), 1)
+    interpolation = downscaler(rng)
+    person = cv2.resize(image, (pw, ph), interpolation=interpolation).astype(np.float32)
+    alpha = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    ox = int(centre * w - (left + right) / 2 * scale)
+    # a person cut by a side of the photo keeps that cut at the frame's side, not as a straight edge mid-frame
+    cut_left, cut_right = left <= 2, right >= mask.shape[1] - 2
+    if cut_left and not cut_right:
+        ox = min(ox, 0)
+    elif cut_right and not cut_left:
+        ox = max(ox, w - pw)
+    if standing:
+        oy = h - ph + int(rng.uniform(0, 0.15) * ph)  # photo bottom at or below the frame bottom
+    else:
+        oy = int(rng.uniform(-0.1, 1.0) * (h - (bottom - top) * scale) - top * scale)
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + pw, w), min(oy + ph, h)
+    if x1 > x0 and y1 > y0:
+        a = alpha[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        soft = cv2.GaussianBlur(a, (3, 3), 0.7)[..., None]  # no stair-stepped cut-out edge
+        region = canvas[y0:y1, x0:x1]
+        canvas[y0:y1, x0:x1] = region + (person[y0 - oy:y1 - oy, x0 - ox:x1 - ox] - region) * soft
+        target[y0:y1, x0:x1] = a
+    return target
+
+
+def subject_height(mask: np.ndarray, rng: np.random.Generator) -> float:
+    """How tall the subject is drawn: a portrait at 60-130 % of the frame, a whole person at 25-95 %."""
+    return rng.uniform(0.6, 1.3) if is_portrait(mask) else rng.uniform(0.25, 0.95)
+
+
+def finish(canvas: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.clip(canvas, 0, 255).astype(np.uint8), (np.clip(target, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def occlude(target: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """What is left of ``target``'s alpha behind a person of alpha ``front``."""
+    return target * (1 - front)
+
+
+def composite_sample(image: np.ndarray, mask: np.ndarray, background: np.ndarray, size: tuple[int, int],
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One person pasted onto ``background`` at a random scale and position, mostly central as on calls."""
+    canvas = background_canvas(background, size, rng)
+    centre = float(np.clip(rng.normal(0.5, 0.2), -0.1, 1.1))
+    target = paste(canvas, image, mask, subject_height(mask, rng), centre, rng)
+    return finish(canvas, target)
+
+
+def group_sample(subject: tuple[np.ndarray, np.ndarray], others: list[tuple[np.ndarray, np.ndarray]],
+                 background: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Two or three people of about the same size side by side, overlapping or not, each in front of or
+    behind the subject: all of them are the truth."""
+    canvas = background_canvas(background, size, rng)
+    height = subject_height(subject[1], rng)
+    centre = rng.uniform(0.25, 0.75)
+    behind, front = [], []
+    for image, mask in others:
+        side = rng.choice([-1, 1]) * rng.uniform(0.15, 0.45)
+        (behind if rng.random() < 0.6 else front).append((image, mask, height * rng.uniform(0.75, 1.1),
+                                                          float(np.clip(centre + side, 0.0, 1.0))))
+    target = np.zeros(size[::-1], np.float32)
+    for image, mask, tall, where in behind:
+        target = np.maximum(target, paste(canvas, image, mask, tall, where, rng))
+    alpha = paste(canvas, *subject, height, centre, rng)
+    target = np.maximum(occlude(target, alpha), alpha)
+    for image, mask, tall, where in front:
+        alpha = paste(canvas, image, mask, tall, where, rng)
+        target = np.maximum(occlude(target, alpha), alpha)
+    return finish(canvas, target)
+
+
+def crowd_sample(subject: tuple[np.ndarray, np.ndarray], crowd: list[tuple[np.ndarray, np.ndarray]],
+                 background: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A subject at 60-100 % of the frame in front of a crowd of much smaller people: only the subject is the
+    truth."""
+    canvas = background_canvas(background, size, rng)
+    height = rng.uniform(0.6, 1.0)
+    for image, mask in crowd:  # whole people (``BatchMaker.person_like``): floating heads make no crowd
+        paste(canvas, image, mask, height * rng.uniform(0.15, CROWD_MAX), rng.uniform(0.0, 1.0), rng,
+              standing=False)
+    target = paste(canvas, *subject, height, float(np.clip(rng.normal(0.5, 0.15), 0.1, 0.9)), rng)
+    return finish(canvas, target)
