@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vbg.model.convert import resolve_size  # noqa: E402
-from vbg.compose.refine import MaskRefiner  # noqa: E402
+from vbg.compose.refine import MaskRefiner, RefineConfig  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.train.data import find_pairs, read_pair, split  # noqa: E402
 from vbg.train.scoring import SetScore, score  # noqa: E402
@@ -61,10 +61,11 @@ def parse_config(text: str) -> dict:
 class ConfigScorer:
     """One configuration: a Segmenter per input size that its frames need, built on first use."""
 
-    def __init__(self, settings: dict, cache_dir: str | None, hint: str = "LATENCY") -> None:
+    def __init__(self, settings: dict, cache_dir: str | None, hint: str = "LATENCY", ramp: str = "8,248") -> None:
         self.settings = settings
         self.cache_dir = cache_dir
         self.hint = hint
+        self.refine = RefineConfig.from_settings(ramp=ramp)
         self.segmenters: dict[str, Segmenter] = {}
 
     def segmenter(self, frame: tuple[int, int], hint: str | None = None, video: bool = False) -> Segmenter:
@@ -80,7 +81,7 @@ class ConfigScorer:
 
     def alpha(self, image: np.ndarray, video: bool = False) -> np.ndarray:
         segmenter = self.segmenter((image.shape[1], image.shape[0]), video=video)
-        return MaskRefiner().refine(image, segmenter.infer(image))
+        return MaskRefiner(self.refine).refine(image, segmenter.infer(image))
 
 
 def still_noisy_scene() -> list[np.ndarray]:
@@ -92,7 +93,7 @@ def still_noisy_scene() -> list[np.ndarray]:
 
 def flicker(scorer: ConfigScorer, frames: list[np.ndarray]) -> float:
     segmenter = scorer.segmenter((frames[0].shape[1], frames[0].shape[0]), video=True)
-    refiner = MaskRefiner()
+    refiner = MaskRefiner(scorer.refine)
     alphas = [refiner.refine(f, segmenter.infer(f)).astype(np.int16) for f in frames]
     return float(np.mean([np.abs(alphas[i] - alphas[i - 1]).mean() for i in range(1, len(alphas))]))
 
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="at most this many validation images per folder")
     parser.add_argument("--seconds", type=float, default=4.0, help="async run per row")
     parser.add_argument("--cache-dir")
+    parser.add_argument("--weights", help="u2netp_person rows: these weights instead of the bundled ones")
+    parser.add_argument("--ramps", default="8,248", help="refinement ramps to score, ';'-separated (LOW,HIGH or off)")
     parser.add_argument("--json", default="out/bench_person.json")
     parser.add_argument("--figure", help="also write the before/after figure of the sample clip here")
     args = parser.parse_args()
@@ -122,26 +125,29 @@ def main() -> None:
 
     print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {len(v)}" for g, v in loaded.items()) + "\n")
     names = list(loaded)
-    header = ("| model | size | precision | resize | " + " | ".join(
+    header = ("| model | size | precision | resize, ramp | " + " | ".join(
         f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen" for g in names)
         + " | flicker | 720p input | model fps 720p |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|", flush=True)
     rows = []
-    for text in args.configs.split(","):
+    runs = [(text, ramp) for text in args.configs.split(",") for ramp in args.ramps.split(";")]
+    for text, ramp in runs:
         settings = parse_config(text)
-        scorer = ConfigScorer(settings, args.cache_dir)
+        if args.weights and settings["model"] == "u2netp_person":
+            settings["weights"] = args.weights
+        scorer = ConfigScorer(settings, args.cache_dir, ramp=ramp)
         sets = {g: SetScore.of([score(scorer.alpha(img), mask) for img, mask in items])
                 for g, items in loaded.items()}
         jitter = flicker(scorer, still)
         throughput = scorer.segmenter(FRAME_720P, "THROUGHPUT", video=True)
         fps, _ = async_fps(throughput, frame720, args.seconds)
-        row = {**settings, "sets": {g: s.__dict__ for g, s in sets.items()}, "size_720p": str(throughput.size),
+        row = {**settings, "ramp": ramp, "sets": {g: s.__dict__ for g, s in sets.items()}, "size_720p": str(throughput.size),
                "fps_720p": fps, "flicker": jitter, "cpu": cpu_name()}
         rows.append(row)
         cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f} | {s.ghost:.2f} | "
                            f"{s.hole:.2f} | {s.visible}" for s in sets.values())
-        print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} | "
+        print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} {ramp} | "
               f"{cells} | {jitter:.2f} | {throughput.size} | {fps:.1f} |", flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(rows, indent=2))

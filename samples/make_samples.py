@@ -249,6 +249,14 @@ def composite(canvas: np.ndarray, person: np.ndarray, matte: np.ndarray,
     canvas[ys:ye, xs:xe] = np.clip(region + m * (p - region) + 0.5, 0, 255).astype(np.uint8)
 
 
+def true_matte(matte: np.ndarray, i: int) -> np.ndarray:
+    """The person's true alpha in frame ``i`` (uint8 H x W): the matte placed exactly as ``composite`` places
+    the person, for scoring what vbg makes of the clip (``tests/test_sample_ghost.py``)."""
+    canvas = np.zeros((H, W, 3), np.uint8)
+    composite(canvas, np.full(matte.shape[:2] + (3,), 255, np.uint8), matte, *pose(i))
+    return canvas[:, :, 0]
+
+
 def tone(n_samples: int) -> np.ndarray:
     """A quiet 440 Hz sine with a gentle 2 Hz tremolo, float32 mono in [-0.12, 0.12]."""
     t = np.arange(n_samples, dtype=np.float64) / SAMPLE_RATE
@@ -344,14 +352,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Generate vbg's bundled sample media.")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                         help="output folder (default: the folder of this script)")
+    parser.add_argument("--masks", type=Path, help="also write the clip's true person alpha, one PNG per frame")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Write all sample files into ``--out`` and print their sizes."""
-    out = parse_args(argv).out
+    args = parse_args(argv)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     photo = astronaut_bgr()
+    if args.masks:
+        args.masks.mkdir(parents=True, exist_ok=True)
+        matte = person_cutout(photo)[1]
+        for i in range(N_FRAMES):
+            cv2.imwrite(str(args.masks / f"truth_{i:03d}.png"), true_matte(matte, i))
     write_jpeg(out / "person.jpg", photo, PHOTO_QUALITY)
     write_jpeg(out / "background_beach.jpg", beach(), BACKGROUND_QUALITY)
     write_jpeg(out / "background_studio.jpg", studio(), BACKGROUND_QUALITY)
