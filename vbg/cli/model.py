@@ -72,10 +72,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from ..app import image_segmenter_config, segmenter_config
     from ..config import make_config
     from ..errors import VbgError
-    from ..model.convert import build_ir
     from ..model.segmenter import Segmenter
     from ..model.settings import SegmenterConfig
-    from ..model.weights import cache_dir
 
     given = {key: getattr(args, key) for key in MODEL_KEYS if hasattr(args, key)}
     if args.target == "image":
@@ -95,10 +93,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     else:
         settings = segmenter_config(config, frame, live=args.target == "camera", fps=args.fps)
     start = time.perf_counter()
-    segmenter = Segmenter(settings)
-    if args.force:
-        build_ir(segmenter.spec, segmenter.weights_path, segmenter.size, segmenter.precision, settings.resize,
-                 cache_dir(settings.cache_dir), force=True, calibration=settings.calibration)
+    segmenter = Segmenter(settings, rebuild=args.force)
     rate = "" if args.target == "image" else f" at {args.fps:g} fps"
     print(f"ready for vbg {'image' if args.target == 'image' else 'run'} ({args.target}, {width}x{height}{rate}): "
           f"{segmenter.describe()}, {settings.resize} resize, in {segmenter.ir_path.parent} "

@@ -12,7 +12,7 @@ def add_presets_parser(sub) -> None:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from ..config import find_config, preset_summary, presets
+    from ..config import PRESETS, find_config, preset_summary, presets
 
     if args.show:
         print(find_config(args.show).read_text(), end="")
@@ -21,5 +21,5 @@ def cmd_presets(args: argparse.Namespace) -> int:
     width = max(map(len, found))
     for name, path in found.items():
         print(f"{name:{width}s}  {preset_summary(path)}")
-    print(f"\nuse: vbg run --config NAME (flags override it); files in {next(iter(found.values())).parent}")
+    print(f"\nuse: vbg run --config NAME (flags override it); files in {PRESETS}")
     return 0

@@ -159,11 +159,9 @@ def outlier_convolutions(model: ov.Model, frames: list[np.ndarray], ratio: float
             if peak.max() > ratio * max(float(np.median(peak)), 1e-6)]
 
 
-def build_int8_ir(fp32_xml: Path, calibration: "str | Path | CalibrationSet | None" = None, force: bool = False
-                  ) -> Path:
+def build_int8_ir(fp32_xml: Path, calibration_set: CalibrationSet, force: bool = False) -> Path:
     """The cached INT8 IR next to the fp32 IR at ``fp32_xml``, quantising it first if needed.  Returns the .xml.
     Same cache rules as every IR (``vbg.model.ircache``)."""
-    calibration_set = calibration if isinstance(calibration, CalibrationSet) else CalibrationSet.find(calibration)
     final = fp32_xml.parent.parent / int8_dirname(fp32_xml.parent.name, calibration_set)
 
     def quantize() -> tuple[ov.Model, dict]:

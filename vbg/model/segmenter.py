@@ -32,7 +32,10 @@ MAX_MODEL_FRAME = 2048  # longer frame sides are shrunk before inference (see Se
 class Segmenter:
     """U^2-Net on OpenVINO: ``segment(bgr_uint8_frame) -> uint8 alpha`` (255 = foreground)."""
 
-    def __init__(self, config: SegmenterConfig | None = None, core: ov.Core | None = None, **overrides) -> None:
+    def __init__(self, config: SegmenterConfig | None = None, core: ov.Core | None = None, rebuild: bool = False,
+                 **overrides) -> None:
+        """``rebuild``: convert (or quantise) the model again even if the cache holds it (``vbg convert --force``)."""
+        self._rebuild = rebuild
         config = config or SegmenterConfig()
         if overrides:
             config = dataclasses.replace(config, **overrides)
@@ -75,7 +78,8 @@ class Segmenter:
             hint = self._live_hint(cache)
         compile_config = self._compile_config(self.precision, hint)
         self.ir_path: Path = build_ir(self.spec, self.weights_path, self.size, self.precision, config.resize, cache,
-                                      calibration=config.calibration)
+                                      force=self._rebuild, calibration=config.calibration)
+        self._rebuild = False  # once: a CPU fallback after a failed GPU build reuses what was just rebuilt
         try:
             self.compiled = self._compile(self.ir_path, compile_config)
         except RuntimeError:  # an IR that passed its checksums but OpenVINO rejects: rebuild it once

@@ -147,6 +147,9 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None = No
     return download_weights(spec, target)
 
 
+NO_CONNECTION = "no connection"
+
+
 def download_weights(spec: ModelSpec, target: Path) -> Path:
     """Download ``spec``'s checkpoint with gdown (progress bar on stderr) and move it to ``target`` once it loads.
 
@@ -160,7 +163,6 @@ def download_weights(spec: ModelSpec, target: Path) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
-    offline = True  # every try failed to connect at all: say that, not the library's text
     for file_id in spec.gdrive_ids:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
         os.close(fd)
@@ -175,19 +177,17 @@ def download_weights(spec: ModelSpec, target: Path) -> Path:
             os.replace(tmp, target)
             return target
         except VbgError as exc:
-            offline = False
             errors.append(str(exc))
         except (requests.ConnectionError, requests.Timeout):
-            errors.append("no connection")
+            errors.append(NO_CONNECTION)
         except Exception as exc:  # gdown raises requests errors, its own errors, OSError...
-            offline = False
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
         finally:  # also on Ctrl-C: no partial file may stay in the cache
             tmp.unlink(missing_ok=True)
             for leftover in target.parent.glob(f"{tmp.name}*.part"):  # gdown's own resumable partial file
                 leftover.unlink(missing_ok=True)
     fetch = f"https://drive.google.com/uc?id={spec.gdrive_ids[0]}"
-    if offline:
+    if all(e == NO_CONNECTION for e in errors):  # no try reached the server: say that, not the library's text
         raise VbgError(f"no network to download the {spec.name} weights: copy {spec.filename} ({fetch}) into "
                        f"{target.parent}/ or pass --weights PATH")
     raise VbgError(f"could not download {spec.filename} ({'; '.join(errors)}): download it from {fetch} and copy "

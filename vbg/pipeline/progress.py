@@ -12,10 +12,8 @@ import re
 import sys
 
 from ..media.frames import VideoInfo
+from .metrics import progress_interval
 
-#: seconds between updates: lively on a terminal, every few seconds in a log
-TERMINAL_INTERVAL = 0.1
-LOG_INTERVAL = 5.0
 _ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -41,11 +39,12 @@ def progress_bar(iterable=None, *, total: int | None = None, unit: str, desc: st
     """A tqdm bar (``iterable`` wrapped, or ``update()`` by hand) in the terminal or log style above."""
     from tqdm import tqdm
 
+    interval = progress_interval()  # lively on a terminal, every few seconds in a log
     if sys.stderr.isatty():
         return tqdm(iterable, total=total, unit=unit, desc=desc, disable=disable, position=position, leave=False,
-                    dynamic_ncols=True, mininterval=TERMINAL_INTERVAL)
+                    dynamic_ncols=True, mininterval=interval)
     return tqdm(iterable, total=total, unit=unit, desc=desc, disable=disable, leave=True, ascii=True, ncols=80,
-                file=_LogLines(sys.stderr), mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL * 2)
+                file=_LogLines(sys.stderr), mininterval=interval, maxinterval=interval * 2)
 
 
 class FrameProgress:
