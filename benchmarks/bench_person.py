@@ -4,6 +4,8 @@ For each configuration (model:size:precision:resize) it prints one row with
 - the held-out validation images of each person folder (the split ``vbg train`` holds out, by file-name hash),
   segmented the way ``vbg image`` does it (OpenVINO IR with folded preprocessing, default refinement), scored
   at the photo's resolution: mIoU, images under IoU 0.8, boundary F at 2 px, MAE;
+- video flicker, for a folder of consecutive video frames (``<clip>_NNNNN``): the alpha change from frame to frame
+  beyond the truth's own change, as % of the frame (``vbg.train.scoring.flicker``);
 - flicker: the mean alpha change per frame on a still 640x360 scene with sensor noise (sigma 6), with vbg's
   default refinement and temporal smoothing (``bench_composite.py``'s measure);
 - the model's async throughput on 1280x720 frames (THROUGHPUT hint, the device's optimal number of requests),
@@ -33,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 from vbg.model.convert import resolve_size  # noqa: E402
 from vbg.compose.refine import MaskRefiner, RefineConfig  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-from vbg.train.data import find_pairs, read_pair, split  # noqa: E402
+from vbg.train.data import find_pairs, follows, read_pair, split  # noqa: E402
 from vbg.train.scoring import SetScore, score  # noqa: E402
+from vbg.train.scoring import flicker as video_flicker  # noqa: E402
 from vbg.model.devices import cpu_name  # noqa: E402
 from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
 
@@ -98,6 +101,15 @@ def flicker(scorer: ConfigScorer, frames: list[np.ndarray]) -> float:
     return float(np.mean([np.abs(alphas[i] - alphas[i - 1]).mean() for i in range(1, len(alphas))]))
 
 
+def score_set(scorer: ConfigScorer, pairs: list, items: list) -> SetScore:
+    """A folder's scores; its consecutive video frames also give the flicker (each frame segmented on its own,
+    as a photo: no temporal smoothing)."""
+    alphas = [scorer.alpha(img) for img, _ in items]
+    flickers = [video_flicker(alphas[i], alphas[i - 1], items[i][1], items[i - 1][1])
+                for i in range(1, len(items)) if follows(pairs[i], pairs[i - 1])]
+    return SetScore.of([score(a, mask) for a, (_, mask) in zip(alphas, items)], flickers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", action="append", help="person folders (default: ../shared/persons/eg1800_train "
@@ -126,7 +138,8 @@ def main() -> None:
     print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {len(v)}" for g, v in loaded.items()) + "\n")
     names = list(loaded)
     header = ("| model | size | precision | resize, ramp | " + " | ".join(
-        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen" for g in names)
+        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen | {g} video flicker %"
+        for g in names)
         + " | flicker | 720p input | model fps 720p |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|", flush=True)
@@ -137,8 +150,7 @@ def main() -> None:
         if args.weights and settings["model"] == "u2netp_person":
             settings["weights"] = args.weights
         scorer = ConfigScorer(settings, args.cache_dir, ramp=ramp)
-        sets = {g: SetScore.of([score(scorer.alpha(img), mask) for img, mask in items])
-                for g, items in loaded.items()}
+        sets = {g: score_set(scorer, groups[g], items) for g, items in loaded.items()}
         jitter = flicker(scorer, still)
         throughput = scorer.segmenter(FRAME_720P, "THROUGHPUT", video=True)
         fps, _ = async_fps(throughput, frame720, args.seconds)
@@ -146,7 +158,7 @@ def main() -> None:
                "fps_720p": fps, "flicker": jitter, "cpu": cpu_name()}
         rows.append(row)
         cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f} | {s.ghost:.2f} | "
-                           f"{s.hole:.2f} | {s.visible}" for s in sets.values())
+                           f"{s.hole:.2f} | {s.visible} | {s.flicker:.2f}" for s in sets.values())
         print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} {ramp} | "
               f"{cells} | {jitter:.2f} | {throughput.size} | {fps:.1f} |", flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ samples are what the recipe says, and the validation table is written."""
 from __future__ import annotations
 
 import csv
+import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -232,3 +234,57 @@ def test_people_free_frames_are_empty_crops_and_backgrounds_and_video_blocks_sta
     # frames 0-14 of a clip are one block: held out together or not at all
     block = [Pair(tmp_path / f"hockey_{n:05d}.jpg", tmp_path / "m.png", "people") for n in range(15)]
     assert len({is_validation(p, 0.5) for p in block}) == 1
+
+
+def test_a_person_cut_by_both_sides_of_the_photo_is_never_cut_mid_frame():
+    """A portrait whose photo cuts its shoulders on both sides keeps those cuts on the frame's sides: pasted
+    tall enough to span the frame, or, where that would leave only a face, taken as a crop of its photo."""
+    from vbg.train.data import Pair, SampleRecipe
+
+    rng = np.random.default_rng(4)
+    image, mask = _person(rng)
+    mask[100:] = 255  # the shoulders run off both sides of the photo
+    image[mask > 0] = (40, 90, 160)
+    background = np.full((90, 160, 3), 7, np.uint8)
+    for size in ((256, 256), (224, 288)):
+        for seed in range(5):
+            out, target = composite_sample(image, mask, background, size, np.random.default_rng(seed))
+            assert target[:, 0].max() > 127 and target[:, -1].max() > 127, (size, seed)
+    folder = Path(tempfile.mkdtemp())
+    cv2.imwrite(str(folder / "wide.png"), image)
+    cv2.imwrite(str(folder / "wide_mask.png"), mask)
+    maker = BatchMaker([Pair(folder / "wide.png", folder / "wide_mask.png", "set")], [background], batch_size=1,
+                       seed=0, recipe=SampleRecipe(composite=1.0, composite_reshaped=1.0, flip=0.0))
+    for seed in range(5):  # a 16:9 frame: spanning it would show only the face, so it is a crop
+        out, target = maker.sample(maker.pairs[0], (352, 192), np.random.default_rng(seed))
+        assert np.abs(out.astype(int) - 7).max(axis=2).min() > 3  # no background picture in it
+
+
+def test_blend_keeps_that_share_of_the_change_and_is_what_validation_scores(tiny_data, weights_path, tmp_path):
+    from vbg.train.trainer import load_state
+
+    trainer = Trainer(_config(tiny_data, weights_path, tmp_path / "run", max_steps=3, blend=0.5))
+    trainer.run()
+    start, tuned = load_state(weights_path), trainer.model.state_dict()
+    name = next(k for k, v in tuned.items() if v.is_floating_point() and not v.equal(start[k].to(v.dtype)))
+    midpoint = (start[name] + tuned[name]) / 2
+    torch.testing.assert_close(trainer.shipped_model().state_dict()[name], midpoint)
+    first, last = trainer.history[0]["score"], trainer.history[-1]["score"]  # validated: the start, the blend
+    shipped = torch.load(tmp_path / "run" / "weights.pth", weights_only=True)
+    torch.testing.assert_close(shipped[name], midpoint if last > first else start[name])
+    assert_clean_error(run_vbg("train", "--data", str(tiny_data / "set"), "--blend", "0",
+                               "--init", str(weights_path), "--out", str(tmp_path / "x")), "--blend")
+
+
+def test_flicker_counts_only_what_the_truth_does_not_explain():
+    from vbg.train.scoring import flicker
+
+    truth0 = np.zeros((40, 60), np.uint8)
+    truth0[10:30, 10:30] = 255
+    truth1 = np.roll(truth0, 5, axis=1)  # the person moves 5 px
+    assert flicker(truth1, truth0, truth1, truth0) == 0.0  # the matte follows exactly
+    assert flicker(truth0, truth0, truth1, truth0) == pytest.approx(2 * 5 * 20 / (40 * 60))  # it lags a frame
+    still = truth0.astype(np.float32) / 255
+    shaky = still.copy()
+    shaky[:5] = 0.5  # a veil that comes and goes over a still person
+    assert flicker(shaky, still, truth0, truth0) == pytest.approx(0.5 * 5 * 60 / (40 * 60))

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..model.convert import MEAN_RGB, SCALE_RGB
 from ..errors import VbgError
-from .synthesis import aspect_window, composite_sample, crowd_sample, downscaler, group_sample, is_portrait
+from .synthesis import (aspect_window, composite_sample, crowd_sample, downscaler, group_sample, is_portrait,
+                        photo_cuts, spanning_height)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -93,6 +94,13 @@ def split_key(pair: Pair) -> str:
     if match:
         return f"{pair.group}/{match.group(1)}/{int(match.group(2)) // FRAME_BLOCK}"
     return f"{pair.group}/{pair.image.stem}"
+
+
+def follows(pair: Pair, before: Pair) -> bool:
+    """Whether ``pair`` is the video frame right after ``before`` (same folder and clip, next number)."""
+    a, b = VIDEO_FRAME.match(pair.image.stem), VIDEO_FRAME.match(before.image.stem)
+    return bool(a and b and pair.group == before.group and a.group(1) == b.group(1)
+                and int(a.group(2)) == int(b.group(2)) + 1)
 
 
 def is_validation(pair: Pair, fraction: float) -> bool:
@@ -177,6 +185,11 @@ def camera_effects(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+#: a person cut by both sides of its photo is pasted only where that makes it at most this tall (x the frame):
+#: taller, only a face would show, and a crop of the photo itself is the better sample
+SPAN_MAX = 1.5
+
+
 @dataclass(frozen=True)
 class SampleRecipe:
     """How often each kind of sample is made."""
@@ -186,7 +199,7 @@ class SampleRecipe:
     flip: float = 0.5
     group: float = 0.0  # of the composites: two or three people (vbg train --groups)
     crowd: float = 0.0  # of the composites: a crowd behind the subject (vbg train --crowds)
-    scene: float = 0.5  # of the composites, where scenes with no person exist: onto one of them
+    scene: float = 0.25  # of the composites, where scenes with no person exist: onto one of them
 
 
 class BatchMaker:
@@ -234,10 +247,12 @@ class BatchMaker:
         image, mask = self.read(pair, rng)
         far = abs(math.log(size[0] / size[1] * image.shape[0] / image.shape[1])) > 0.5
         chance = self.recipe.composite_reshaped if far else self.recipe.composite
-        if mask.max() > 127 and (self.backgrounds or self.scenes) and rng.random() < chance:
+        pasteable = mask.max() > 127 and spanning_height(mask, size) <= SPAN_MAX
+        if pasteable and (self.backgrounds or self.scenes) and rng.random() < chance:
             background = self.background(rng)
             kind = rng.random()
-            if kind < self.recipe.group and self.people:
+            alone = all(photo_cuts(mask)[:2])  # spans the frame: no room beside it
+            if kind < self.recipe.group and self.people and not alone:
                 others = [self.person_like(is_portrait(mask), rng) for _ in range(int(rng.integers(1, 3)))]
                 image, mask = group_sample((image, mask), [o for o in others if o], background, size, rng)
             elif kind < self.recipe.group + self.recipe.crowd and self.people:
@@ -260,7 +275,7 @@ class BatchMaker:
         person), or None when a few draws find none."""
         for _ in range(tries):
             image, mask = self.read(self.people[int(rng.integers(len(self.people)))], rng)
-            if mask.max() > 127 and is_portrait(mask) == portrait:
+            if mask.max() > 127 and is_portrait(mask) == portrait and not all(photo_cuts(mask)[:2]):
                 return image, mask
         return None
 

@@ -9,7 +9,7 @@ background, a lamp at alpha 0.3 is a visible ghost yet counts as nothing.  Ghost
 from the outline (a band of ``BAND_PX`` pixels either side of the true edge, where soft alpha is the edge
 itself): the alpha left on the background, as a share of the frame, and the alpha missing on the person, as
 a share of the person.  Both are alpha mass, so a 1 % ghost is, for example, 2 % of the frame at half
-opacity.
+opacity.  On video, flicker is the matte's change from frame to frame beyond the truth's own change.
 """
 
 from __future__ import annotations
@@ -67,6 +67,21 @@ def ghost_and_hole(alpha: np.ndarray, gt: np.ndarray, band: int = BAND_PX) -> tu
     return ghost, hole
 
 
+def flicker(alpha: np.ndarray, before: np.ndarray, truth: np.ndarray, truth_before: np.ndarray) -> float:
+    """From one video frame to the next: the alpha change that the truth's own change does not explain, as a
+    share of the frame (mean |(alpha - before) - (truth - truth_before)|; 0 when the matte moves exactly as the
+    person does).  Alphas: 0..1 floats or uint8, any size; truths: 0/255 masks."""
+    shape = truth.shape[1], truth.shape[0]
+    a, b = (cv2.resize(_unit(x), shape, interpolation=cv2.INTER_LINEAR) if x.shape != truth.shape else _unit(x)
+            for x in (alpha, before))
+    change = (truth > 127).astype(np.float32) - (truth_before > 127).astype(np.float32)
+    return float(np.abs((a - b) - change).mean())
+
+
+def _unit(alpha: np.ndarray) -> np.ndarray:
+    return alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ImageScore:
     iou: float
@@ -107,19 +122,22 @@ class SetScore:
     ghost: float = float("nan")
     hole: float = float("nan")
     visible: int = 0
+    flicker: float = float("nan")  # % of the frame per frame, over consecutive video frames (nan: none)
 
     @classmethod
-    def of(cls, scores: list[ImageScore]) -> "SetScore":
+    def of(cls, scores: list[ImageScore], flickers: list[float] = ()) -> "SetScore":
+        """``flickers``: ``flicker`` of each pair of consecutive video frames in the set, if any."""
         if not scores:
             return cls(0, float("nan"), 0, float("nan"), float("nan"))
         holes = [s.hole for s in scores if s.hole is not None]
         return cls(len(scores), float(np.mean([s.iou for s in scores])), sum(s.iou < 0.8 for s in scores),
                    float(np.mean([s.boundary_f for s in scores])), float(np.mean([s.mae for s in scores])),
                    100 * float(np.mean([s.ghost for s in scores])),
-                   100 * float(np.mean(holes)) if holes else float("nan"), sum(s.visible for s in scores))
+                   100 * float(np.mean(holes)) if holes else float("nan"), sum(s.visible for s in scores),
+                   100 * float(np.mean(flickers)) if len(flickers) else float("nan"))
 
     def row(self) -> str:
         return (f"{self.count:5d} {self.miou:7.4f} {self.under_08:6d} {self.boundary_f:7.4f} {self.mae:7.4f} "
-                f"{self.ghost:7.3f} {self.hole:7.3f} {self.visible:5d}")
+                f"{self.ghost:7.3f} {self.hole:7.3f} {self.visible:5d} {self.flicker:7.3f}")
 
-    HEADER = "    n    mIoU  <0.8  bndF@2     MAE ghost%F  hole%P  seen"
+    HEADER = "    n    mIoU  <0.8  bndF@2     MAE ghost%F  hole%P  seen flick%F"

@@ -13,6 +13,8 @@ What counts as the person (the training truth), stated once here:
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -54,13 +56,35 @@ def is_portrait(mask: np.ndarray) -> bool:
     return bool(rows.size) and rows[-1] >= mask.shape[0] - 3
 
 
+def photo_cuts(mask: np.ndarray) -> tuple[bool, bool, bool]:
+    """Which sides of its photo cut the person: (left, right, top)."""
+    rows = np.flatnonzero(mask.max(axis=1) > 127)
+    cols = np.flatnonzero(mask.max(axis=0) > 127)
+    if rows.size == 0:
+        return False, False, False
+    return bool(cols[0] <= 2), bool(cols[-1] >= mask.shape[1] - 3), bool(rows[0] <= 2)
+
+
+def spanning_height(mask: np.ndarray, size: tuple[int, int]) -> float:
+    """How tall (x the frame) a person cut by both sides of its photo must be drawn so that the cuts fall on
+    the frame's sides, not mid-frame as straight edges; 0 for a person with a free side."""
+    left, right, _ = photo_cuts(mask)
+    if not (left and right):
+        return 0.0
+    rows = np.flatnonzero(mask.max(axis=1) > 127)
+    cols = np.flatnonzero(mask.max(axis=0) > 127)
+    return (rows[-1] + 1 - rows[0]) / (cols[-1] + 1 - cols[0]) * size[0] / size[1]
+
+
 def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float, centre: float,
           rng: np.random.Generator, standing: bool | None = None) -> np.ndarray:
     """Paste the person of ``image``/``mask`` into ``canvas`` (float32 HxWx3, in place), ``height`` x the frame
     tall, its box centred at ``centre`` x the frame's width; returns its alpha in the frame (float32 0..1).
 
     ``standing`` (default: a portrait) keeps the photo's bottom on the frame's bottom edge, as on a call;
-    otherwise the person goes anywhere vertically, possibly cut by an edge."""
+    otherwise the person goes anywhere vertically, possibly cut by an edge.  Where the photo's own sides cut
+    the person, those cuts go on the frame's sides (a person cut by both sides is drawn at least
+    ``spanning_height``): a straight cut mid-frame is not something a camera shows."""
     h, w = canvas.shape[:2]
     target = np.zeros((h, w), np.float32)
     rows = np.flatnonzero(mask.max(axis=1) > 127)
@@ -69,22 +93,31 @@ def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float
         return target
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     standing = is_portrait(mask) if standing is None else standing
+    cut_left, cut_right, cut_top = photo_cuts(mask)
+    height = max(height, spanning_height(mask, (w, h)))
+    if cut_top and standing:
+        height = max(height, 1.0)  # a head cut by the photo's top reaches the frame's top
     scale = height * h / (bottom - top)
-    pw, ph = max(int(image.shape[1] * scale), 1), max(int(image.shape[0] * scale), 1)
+    pw, ph = max(math.ceil(image.shape[1] * scale), 1), max(math.ceil(image.shape[0] * scale), 1)
     interpolation = downscaler(rng)
     person = cv2.resize(image, (pw, ph), interpolation=interpolation).astype(np.float32)
     alpha = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     ox = int(centre * w - (left + right) / 2 * scale)
-    # a person cut by a side of the photo keeps that cut at the frame's side, not as a straight edge mid-frame
-    cut_left, cut_right = left <= 2, right >= mask.shape[1] - 2
-    if cut_left and not cut_right:
-        ox = min(ox, 0)
-    elif cut_right and not cut_left:
-        ox = max(ox, w - pw)
+    # where the photo's cut sides land in the frame for a given offset, from the resized size (no rounding gap)
+    left_at, right_at = left * pw / image.shape[1], right * pw / image.shape[1]
+    if cut_left and cut_right:  # both cuts outside the frame
+        low, high = math.ceil(w - right_at), math.floor(-left_at)
+        ox = int(rng.integers(low, max(high, low) + 1))
+    elif cut_left:
+        ox = min(ox, math.floor(-left_at))
+    elif cut_right:
+        ox = max(ox, math.ceil(w - right_at))
     if standing:
         oy = h - ph + int(rng.uniform(0, 0.15) * ph)  # photo bottom at or below the frame bottom
     else:
         oy = int(rng.uniform(-0.1, 1.0) * (h - (bottom - top) * scale) - top * scale)
+    if cut_top:
+        oy = min(oy, math.floor(-top * ph / image.shape[0]))
     x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + pw, w), min(oy + ph, h)
     if x1 > x0 and y1 > y0:
         a = alpha[y0 - oy:y1 - oy, x0 - ox:x1 - ox]

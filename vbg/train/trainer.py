@@ -35,8 +35,10 @@ from ..pipeline.metrics import progress_interval
 from ..model.devices import cpu_name
 from ..model.u2net import U2NETP
 from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
-from .data import BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, load_backgrounds, normalise, read_pair, split
-from .scoring import SetScore, score
+from .data import (BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, follows, load_backgrounds, normalise,
+                   read_pair, split)
+from .blend import blend
+from .scoring import SetScore, flicker, score
 
 
 def cpu_has_bf16() -> bool:
@@ -86,20 +88,25 @@ def predict(model: torch.nn.Module, image: np.ndarray, pixels: int) -> np.ndarra
 
 def evaluate(model: torch.nn.Module, pairs: list[Pair], pixels: int, limit: int | None = None
              ) -> dict[str, SetScore]:
-    """Scores per folder (group) and over all, in fp32."""
+    """Scores per folder (group), in fp32; consecutive video frames also give the flicker."""
     was_training = model.training
     model.eval()
     groups: dict[str, list] = {}
+    flickers: dict[str, list[float]] = {}
+    before = None  # (pair, alpha, mask) of the previous image
     for pair in pairs:
         if limit is not None and len(groups.get(pair.group, [])) >= limit:
             continue
         image, mask = read_pair(pair)
-        groups.setdefault(pair.group, []).append(score(predict(model, image, pixels), mask))
+        alpha = predict(model, image, pixels)
+        groups.setdefault(pair.group, []).append(score(alpha, mask))
+        if before is not None and follows(pair, before[0]):
+            flickers.setdefault(pair.group, []).append(flicker(alpha, before[1], mask, before[2]))
+        before = pair, alpha, mask
     if was_training:
         model.train()
         freeze_batchnorm(model)
-    result = {name: SetScore.of(s) for name, s in sorted(groups.items())}
-    return result
+    return {name: SetScore.of(s, flickers.get(name, [])) for name, s in sorted(groups.items())}
 
 
 def selection_score(scores: dict[str, SetScore]) -> float:
@@ -146,12 +153,15 @@ class Trainer:
         self.best = -1.0
         self.history: list[dict] = []
         self.bf16 = {"on": True, "off": False}.get(config.bf16, cpu_has_bf16())
+        if not 0.0 < config.blend <= 1.0:
+            raise VbgError(f"--blend {config.blend}: use a share above 0 and at most 1 (1 = the trained weights)")
         if resume:
             self._resume()
         else:
             if config.init is None:
                 raise VbgError("no starting weights: pass --init u2netp.pth (the official U2NETP weights)")
             self.model.load_state_dict(load_state(config.init), strict=True)
+        self.start = load_state(config.init) if config.blend < 1 else None  # what --blend interpolates from
 
     def lr_factor(self, step: int) -> float:
         if step < self.config.warmup_steps:
@@ -174,6 +184,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.best, self.history = state["step"], state["best"], state["history"]
+        if self.config.init is None:
+            self.config.init = state["config"].get("init")
 
     def save(self) -> None:
         atomic_save(self.state(), self.out / "last.pt")
@@ -190,39 +202,50 @@ class Trainer:
         self.step += 1
         return loss.item()
 
+    def shipped_model(self) -> torch.nn.Module:
+        """The weights ``weights.pth`` would hold now: the trained model, or its blend with the start."""
+        if self.start is None:
+            return self.model
+        model = U2NETP(3, 1)
+        model.load_state_dict(blend(self.start, self.model.state_dict(), self.config.blend))
+        return model
+
     def validate(self) -> dict[str, SetScore]:
-        scores = evaluate(self.model, self.val_pairs, self.config.val_pixels, self.config.val_limit)
+        shipped = self.shipped_model()
+        scores = evaluate(shipped, self.val_pairs, self.config.val_pixels, self.config.val_limit)
         value = selection_score(scores)
         row = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2), "score": value,
                "scores": {k: asdict(v) for k, v in scores.items()}}
         self.history.append(row)
         if value > self.best:
             self.best = value
-            atomic_save(self.model.state_dict(), self.out / "weights.pth")
+            atomic_save(shipped.state_dict(), self.out / "weights.pth")
             atomic_save(self.state(), self.out / "best.pt")
         self.write_table()
         return scores
 
     def write_table(self) -> None:
         """``scores.csv`` and ``scores.md``: one row per validation and folder (ghost: % of the frame; hole: %
-        of the person; seen: images with a visible ghost or hole; older checkpoints' rows have none)."""
+        of the person; seen: images with a visible ghost or hole; flicker: % of the frame per frame on
+        consecutive video frames; older checkpoints' rows lack the newer columns)."""
         with open(self.out / "scores.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["step", "epoch", "set", "n", "miou", "under_0.8", "boundary_f", "mae", "ghost_pct",
-                        "hole_pct", "visible"])
+                        "hole_pct", "visible", "flicker_pct"])
             for row in self.history:
                 for name, s in row["scores"].items():
                     w.writerow([row["step"], row["epoch"], name, s["count"], f"{s['miou']:.4f}", s["under_08"],
                                 f"{s['boundary_f']:.4f}", f"{s['mae']:.4f}", f"{s.get('ghost', float('nan')):.3f}",
-                                f"{s.get('hole', float('nan')):.3f}", s.get("visible", "")])
-        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE | ghost % | hole % | seen |",
-                 "|---|---|---|---|---|---|---|---|---|---|---|"]
+                                f"{s.get('hole', float('nan')):.3f}", s.get("visible", ""),
+                                f"{s.get('flicker', float('nan')):.3f}"])
+        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE | ghost % | hole % | seen | flicker % |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in self.history:
             for name, s in row["scores"].items():
                 lines.append(f"| {row['step']} | {row['epoch']} | {name} | {s['count']} | {s['miou']:.4f} | "
                              f"{s['under_08']} | {s['boundary_f']:.4f} | {s['mae']:.4f} | "
                              f"{s.get('ghost', float('nan')):.3f} | {s.get('hole', float('nan')):.3f} | "
-                             f"{s.get('visible', '')} |")
+                             f"{s.get('visible', '')} | {s.get('flicker', float('nan')):.3f} |")
         (self.out / "scores.md").write_text("\n".join(lines) + "\n")
 
     def report(self, scores: dict[str, SetScore]) -> None:
@@ -237,6 +260,10 @@ class Trainer:
               f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps, "
               f"{'bf16 autocast' if self.bf16 else 'fp32'} on {cpu_name()}")
         if not self.history:  # the starting point, for the table
+            self.report(self.validate())
+        elif self.step >= self.total_steps and self.start is not None:
+            # a finished run resumed with --blend: score that blend of its last weights and write it
+            self.best = -1.0
             self.report(self.validate())
         started = time.monotonic()
         self.model.train()
