@@ -64,7 +64,7 @@ def parse_config(text: str) -> dict:
 class ConfigScorer:
     """One configuration: a Segmenter per input size that its frames need, built on first use."""
 
-    def __init__(self, settings: dict, cache_dir: str | None, hint: str = "LATENCY", ramp: str = "8,248") -> None:
+    def __init__(self, settings: dict, cache_dir: str | None, hint: str = "LATENCY", ramp: str = "64,192") -> None:
         self.settings = settings
         self.cache_dir = cache_dir
         self.hint = hint
@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="async run per row")
     parser.add_argument("--cache-dir")
     parser.add_argument("--weights", help="u2netp_person rows: these weights instead of the bundled ones")
-    parser.add_argument("--ramps", default="8,248", help="refinement ramps to score, ';'-separated (LOW,HIGH or off)")
+    parser.add_argument("--ramps", default="64,192", help="refinement ramps to score, ';'-separated (LOW,HIGH or off)")
     parser.add_argument("--json", default="out/bench_person.json")
     parser.add_argument("--figure", help="also write the before/after figure of the sample clip here")
     args = parser.parse_args()

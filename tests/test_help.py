@@ -17,7 +17,7 @@ def help_of(command: str) -> str:
 def test_run_and_batch_show_their_defaults_and_image_its_own():
     run, image, batch = help_of("run"), help_of("image"), help_of("batch")
     for text in (run, batch):
-        for flag, default in (("--resize", "fast"), ("--fit", "cover"), ("--ramp", "8,248"), ("--feather", "0.7"),
+        for flag, default in (("--resize", "fast"), ("--fit", "cover"), ("--ramp", "64,192"), ("--feather", "0.7"),
                               ("--smooth", "0.75"), ("--model", "u2netp_person"), ("--size", "auto"),
                               ("--precision", "auto")):
             # the flag's own help, not a later option's (no " --" in between)

@@ -272,6 +272,13 @@ def test_blend_keeps_that_share_of_the_change_and_is_what_validation_scores(tiny
     first, last = trainer.history[0]["score"], trainer.history[-1]["score"]  # validated: the start, the blend
     shipped = torch.load(tmp_path / "run" / "weights.pth", weights_only=True)
     torch.testing.assert_close(shipped[name], midpoint if last > first else start[name])
+    # a finished run resumed with another share: that blend of its last weights is scored and written
+    again = Trainer(_config(tiny_data, weights_path, tmp_path / "run", max_steps=3, blend=0.25, init=None),
+                    resume=True)
+    again.run()
+    assert again.history[-1]["step"] == 3 and len(again.history) == len(trainer.history) + 1
+    shipped = torch.load(tmp_path / "run" / "weights.pth", weights_only=True)
+    torch.testing.assert_close(shipped[name], start[name] + 0.25 * (tuned[name] - start[name]))
     assert_clean_error(run_vbg("train", "--data", str(tiny_data / "set"), "--blend", "0",
                                "--init", str(weights_path), "--out", str(tmp_path / "x")), "--blend")
 

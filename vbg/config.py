@@ -74,7 +74,7 @@ class RunConfig:
     fit: str = "cover"  # how pictures fill the frame: cover (crop), contain (letterbox) or stretch
     # mask refinement (see vbg/compose/refine.py)
     refine: bool = True  # false: the model's soft mask, bilinear upsampling, no smoothing
-    ramp: str | None = "8,248"  # alpha levels mapped to 0 and 255, soft in between; "off" keeps the raw map
+    ramp: str | None = "64,192"  # alpha levels mapped to 0 and 255, soft in between; "off" keeps the raw map
     guided: bool = True  # edge-aware upsampling guided by the frame
     feather: float = 0.7  # edge softening, Gaussian sigma in pixels (0 = off)
     smooth: float = 0.75  # temporal smoothing where successive masks agree, 0..<1 (0 = off)

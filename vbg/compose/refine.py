@@ -37,7 +37,7 @@ class RefineConfig:
     """Refinement settings.  Each stage turns off on its own (``ramp=None``, ``guided=False``, ``feather=0``,
     ``temporal=0``); the defaults are what ``vbg run`` uses."""
 
-    ramp: tuple[int, int] | None = (8, 248)  # alpha levels mapped to 0 and 255 (soft in between)
+    ramp: tuple[int, int] | None = (64, 192)  # alpha levels mapped to 0 and 255 (soft in between)
     guided: bool = True  # edge-aware upsampling guided by the frame (else bilinear)
     guided_radius: int = 2  # box radius at the working resolution (about a quarter of the frame's)
     guided_eps: float = 0.1  # regularisation on a 0..1 scale: smaller snaps harder to the picture's edges
@@ -66,7 +66,7 @@ class RefineConfig:
         return cls(ramp=None, guided=False, feather=0.0, temporal=0.0)
 
     @classmethod
-    def from_settings(cls, refine: bool = True, ramp: str | None = "8,248", guided: bool = True,
+    def from_settings(cls, refine: bool = True, ramp: str | None = "64,192", guided: bool = True,
                       feather: float = 0.7, smooth: float = 0.75) -> "RefineConfig":
         """From the user-facing settings (``vbg run``/``vbg image`` flags and config keys)."""
         if not refine:
@@ -89,6 +89,10 @@ def ramp_lut(low: int, high: int) -> np.ndarray:
     """A 256-entry table mapping ``low`` -> 0 and ``high`` -> 255, linear in between."""
     levels = (np.arange(256, dtype=np.float32) - low) * (255.0 / (high - low))
     return np.clip(np.rint(levels), 0, 255).astype(np.uint8)
+
+
+#: TemporalSmoother: a new alpha at most this is taken as it is (no fading remainder over the room)
+SETTLE = 2
 
 
 def motion_weight_lut(strength: float, agree: int, disagree: int) -> np.ndarray:
@@ -157,10 +161,15 @@ class TemporalSmoother:
     noise of sigma 6 read as half-way to motion.
 
     A moving arm changes both the matte and the picture, so its edge takes the new value at once (no trail).
+
+    Where the new alpha is settled background, at most ``settle``, it is taken as it is: the mattes there
+    "agree" with a fading remainder of what was there before, so blending would keep that remainder for a
+    dozen frames, a ghost of the person's last position over the room.
     """
 
     def __init__(self, strength: float = 0.75, agree: int = 12, disagree: int = 48, still: int = 4,
-                 moving: int = 12) -> None:
+                 moving: int = 12, settle: int = SETTLE) -> None:
+        self.settle = settle
         self.mask_lut = motion_weight_lut(strength, agree, disagree)
         self.picture_lut = motion_weight_lut(1 - (1 - strength) / 2 if strength > 0 else 0.0, still, moving)
         self.previous: np.ndarray | None = None
@@ -185,6 +194,8 @@ class TemporalSmoother:
         # previous * w + alpha * (1 - w) in saturating uint8 ops (int16 ops are several times slower in OpenCV)
         out = cv2.add(cv2.multiply(previous, weight, scale=1 / 255),
                       cv2.multiply(alpha, cv2.bitwise_not(weight), scale=1 / 255))
+        if self.settle >= 0:  # settled background: the new value
+            out = cv2.bitwise_and(out, cv2.compare(alpha, self.settle, cv2.CMP_GT))
         self.previous = out
         return out
 
