@@ -65,11 +65,10 @@ bench: venv
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 # The person weights (vbg/assets/u2netp_person.pth): fine-tune the official U2NETP on the person folders.
-# About 4 hours on 2 cores with AVX512-BF16 or AMX (four stages); RESUME=1 continues an interrupted run.
+# About 3.5 hours on 2 cores with AVX512-BF16 (three stages); RESUME=1 continues an interrupted run.
 PERSONS ?= $(abspath ../shared/persons)
 # the shipped recipe (docs/training.md): stage 1 from the official weights; stages 2 and 3 portrait-weighted,
-# each from the one before, at lower learning rates; stage 4 adds video people and people-free scenes and
-# keeps half of what it changes (--blend 0.5)
+# each from the one before, at lower learning rates
 train: venv
 	$(BIN)/vbg train --data $(PERSONS)/eg1800_train --data $(PERSONS)/ccp_fullbody \
 	  --backgrounds $(PERSONS)/backgrounds --out out/train/stage1 \
@@ -79,14 +78,8 @@ train: venv
 	  --epochs 3 --lr 3e-5 --composite 0.35 --seed 4 \
 	  $(if $(RESUME),$$([ -f out/train/stage2/last.pt ] && echo --resume))
 	$(BIN)/vbg train --data $(PERSONS)/eg1800_train:3 --data $(PERSONS)/ccp_fullbody \
-	  --backgrounds $(PERSONS)/backgrounds --init out/train/stage2/weights.pth --out out/train/stage3 \
-	  --epochs 2 --lr 2e-5 --composite 0.35 --seed 5 \
-	  $(if $(RESUME),$$([ -f out/train/stage3/last.pt ] && echo --resume))
-	$(BIN)/vbg train --data $(PERSONS)/eg1800_train:2 --data $(PERSONS)/ccp_fullbody \
-	  --data $(PERSONS)/davis2016/people:2 --data $(PERSONS)/davis2016/negatives:2 \
-	  --backgrounds $(PERSONS)/backgrounds --init out/train/stage3/weights.pth --out out/train \
-	  --epochs 1 --lr 2e-5 --groups 0.15 --crowds 0.1 --seed 9 --blend 0.5 \
-	  $(if $(RESUME),$$([ -f out/train/last.pt ] && echo --resume))
+	  --backgrounds $(PERSONS)/backgrounds --init out/train/stage2/weights.pth --out out/train \
+	  --epochs 2 --lr 2e-5 --composite 0.35 --seed 5 $(if $(RESUME),$$([ -f out/train/last.pt ] && echo --resume))
 
 clean:
 	rm -rf $(VENV) .cache out

@@ -118,7 +118,7 @@ def main() -> None:
     alphas = [MaskRefiner(RefineConfig(temporal=0)).refine(f, m) for f, m in pairs]
     triples = [(f, a) for f, a in zip(frames, alphas)]
     picture = cv2.imread(str(REPO / "samples" / "background_beach.jpg"))
-    lut = ramp_lut(8, 248)
+    lut = ramp_lut(64, 192)
     smoother, blender = TemporalSmoother(), Blender()
     refiner, full_refiner = MaskRefiner(), MaskRefiner(work_size=0)
     work = refiner.working_size(frames[0].shape)
@@ -131,6 +131,7 @@ def main() -> None:
 
     rows = [
         ("refine: ramp (LUT, model resolution)", lambda f, m: cv2.LUT(m, lut), pairs),
+        ("refine: ramp + drop small islands (default, model resolution)", lambda f, m: refiner.ramp(m), pairs),
         ("refine: bilinear upsample to 720p (baseline)", lambda f, m: cv2.resize(m, (w, h)), pairs),
         ("refine: guided upsample to 640x360", lambda f, m: refiner.upsample(f, m, work), pairs),
         ("refine: feather (640x360)", lambda f, a: refiner.feather(a_work, 0.5), triples),

@@ -148,3 +148,23 @@ def test_refinement_settings_are_validated():
     with pytest.raises(VbgError, match="bad mask ramp"):
         parse_ramp("high")
     assert RefineConfig.from_settings(refine=False) == RefineConfig.off()
+
+
+def test_small_islands_apart_from_the_person_are_dropped_and_a_hand_is_kept():
+    """A piece of lamp beside the head (0.05 % of the mask) goes; a raised hand apart from the body (0.7 %)
+    stays; a frame holding only small pieces keeps them (nothing larger to call the person)."""
+    frame = np.full((360, 640, 3), 120, np.uint8)
+    mask = np.zeros((192, 320), np.uint8)
+    mask[90:, 110:210] = 255  # the person
+    mask[40:46, 60:66] = 230  # a piece of lamp: 36 px
+    mask[30:50, 250:272] = 240  # a hand, apart: 440 px
+    refiner = MaskRefiner(RefineConfig(guided=False, feather=0, temporal=0))
+    alpha = refiner.refine(frame, mask)
+    assert alpha[80:90, 120:130].max() == 0  # the lamp (frame coordinates: twice the mask's)
+    assert alpha[70:90, 510:530].min() == 255  # the hand
+    assert alpha[300, 320] == 255  # the person
+    lonely = np.zeros((192, 320), np.uint8)
+    lonely[40:46, 60:66] = 230
+    assert refiner.refine(frame, lonely)[80:90, 120:130].max() > 200
+    assert MaskRefiner(RefineConfig(islands=0, guided=False, feather=0, temporal=0)).refine(frame, mask)[
+        80:90, 120:130].max() > 200  # islands=0 turns it off

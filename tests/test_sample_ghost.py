@@ -17,8 +17,9 @@ import pytest
 from conftest import REPO, SAMPLES, run_vbg
 from media import decode_bgra
 
-#: The bounds, stated: with the default refinement (ramp 64,192; the smoother taking settled alpha as it is)
-#: the ghost is at most 0.04 % of the frame on the frames the README shows (5, 60, 110) and 0.13 % on the worst
+#: The bounds, stated: with the default refinement (ramp 64,192, small islands dropped, the smoother taking
+#: settled background as it is) the ghost is at most 0.02 % of the frame on the frames the README shows
+#: (5, 60, 110) and 0.11 % on the worst
 #: frame, and the hole at most 1.7 % of the person (AMX Xeon, bf16, 2026-12-05; docs/person-model.md). The
 #: bounds are the scoring's "visible" line for the ghost on the shown frames (0.3 % of the frame), with room
 #: for other CPUs' rounding elsewhere, so a model or refinement that brings back the trail of the person's
