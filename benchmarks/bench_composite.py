@@ -110,6 +110,9 @@ def main() -> None:
     args = parser.parse_args()
 
     cv2.setNumThreads(cv2.getNumberOfCPUs())
+    from vbg.model.devices import cpu_name
+
+    print(f"CPU: {cpu_name()}")
     frames = load_frames(args.clip, args.frames)
     segmenter = video_default(frames[0])
     masks = [segmenter.infer(f) for f in frames]

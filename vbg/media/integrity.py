@@ -3,7 +3,7 @@
 FFmpeg conceals damage: a file with garbled bytes mid-way often still yields every frame, some of them
 smeared blocks, and says so only in its log ("error while decoding MB ...").  A background video is shown for
 the whole job, so such a file is checked once, before any work: decoded to the end (pictures are not converted,
-so a 10 s 720p loop takes well under a second) with FFmpeg's error log captured.
+so a 10 s 720p loop takes about a second on one thread) with FFmpeg's error log captured.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ def decode_problem(path: str, seconds: float = CHECK_SECONDS) -> str | None:
     try:
         with av.logging.Capture(local=False) as logs, av.open(path) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            # one thread: FFmpeg's decoder threads log through the Python callback, which needs the GIL, while
+            # closing the decoder early (at the first error) waits for them; with threads it deadlocked
+            stream.thread_type = "NONE"
+            stream.codec_context.thread_count = 1
             limit = None
             for frame in container.decode(stream):
                 frames += 1
