@@ -100,8 +100,6 @@ def ramp_lut(low: int, high: int) -> np.ndarray:
     return np.clip(np.rint(levels), 0, 255).astype(np.uint8)
 
 
-
-
 def drop_islands(mask: np.ndarray, share: float) -> np.ndarray:
     """``mask`` (uint8, after the ramp) without its small islands: pieces of non-zero alpha whose outline
     encloses less than ``share`` of the mask, while a larger piece exists (a frame that holds only small

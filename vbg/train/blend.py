@@ -14,9 +14,8 @@ import torch
 
 def blend(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], share: float) -> dict[str, torch.Tensor]:
     """``start + share x (tuned - start)`` for every floating-point tensor (batch-norm statistics included:
-    they are frozen in training, so they agree); other tensors (counters) come from ``tuned``."""
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"blend share {share} is outside (0, 1]")
+    they are frozen in training, so they agree); other tensors (counters) come from ``tuned``.  ``share`` is
+    checked where the user gives it (``Trainer``: above 0, at most 1)."""
     if start.keys() != tuned.keys():
         raise ValueError("the two weight sets have different layers: not one architecture")
     out = {}

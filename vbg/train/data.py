@@ -34,8 +34,7 @@ import numpy as np
 
 from ..model.convert import MEAN_RGB, SCALE_RGB
 from ..errors import VbgError
-from .synthesis import (aspect_window, composite_sample, crowd_sample, downscaler, group_sample, is_portrait,
-                        photo_cuts, spanning_height)
+from .synthesis import PersonBox, aspect_window, composite_sample, crowd_sample, downscaler, group_sample
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -247,13 +246,13 @@ class BatchMaker:
         image, mask = self.read(pair, rng)
         far = abs(math.log(size[0] / size[1] * image.shape[0] / image.shape[1])) > 0.5
         chance = self.recipe.composite_reshaped if far else self.recipe.composite
-        pasteable = mask.max() > 127 and spanning_height(mask, size) <= SPAN_MAX
+        box = PersonBox.of(mask)
+        pasteable = box is not None and box.spanning_height(size) <= SPAN_MAX
         if pasteable and (self.backgrounds or self.scenes) and rng.random() < chance:
             background = self.background(rng)
             kind = rng.random()
-            alone = all(photo_cuts(mask)[:2])  # spans the frame: no room beside it
-            if kind < self.recipe.group and self.people and not alone:
-                others = [self.person_like(is_portrait(mask), rng) for _ in range(int(rng.integers(1, 3)))]
+            if kind < self.recipe.group and self.people and not box.spans_width:  # no room beside a spanning one
+                others = [self.person_like(box.portrait, rng) for _ in range(int(rng.integers(1, 3)))]
                 image, mask = group_sample((image, mask), [o for o in others if o], background, size, rng)
             elif kind < self.recipe.group + self.recipe.crowd and self.people:
                 crowd = [self.person_like(False, rng) for _ in range(int(rng.integers(4, 9)))]
@@ -275,7 +274,8 @@ class BatchMaker:
         person), or None when a few draws find none."""
         for _ in range(tries):
             image, mask = self.read(self.people[int(rng.integers(len(self.people)))], rng)
-            if mask.max() > 127 and is_portrait(mask) == portrait and not all(photo_cuts(mask)[:2]):
+            box = PersonBox.of(mask)
+            if box is not None and box.portrait == portrait and not box.spans_width:
                 return image, mask
         return None
 

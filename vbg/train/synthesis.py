@@ -14,6 +14,7 @@ What counts as the person (the training truth), stated once here:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -50,30 +51,61 @@ def background_canvas(background: np.ndarray, size: tuple[int, int], rng: np.ran
     return cv2.resize(background[y:y + wh, x:x + ww], size, interpolation=downscaler(rng)).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class PersonBox:
+    """Where the person is in its photo (rows ``top:bottom``, columns ``left:right``) and which sides of the
+    photo (``width`` x ``height``) cut it: found once per mask, read by every placement rule."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> "PersonBox | None":
+        """The box of the mask's person (pixels above 127), or None for a mask with no person."""
+        rows = np.flatnonzero(mask.max(axis=1) > 127)
+        cols = np.flatnonzero(mask.max(axis=0) > 127)
+        if rows.size == 0:
+            return None
+        return cls(int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1, mask.shape[1], mask.shape[0])
+
+    @property
+    def portrait(self) -> bool:
+        """Cut by the photo's bottom edge: stands on the frame's bottom edge when pasted."""
+        return self.bottom >= self.height - 2
+
+    @property
+    def cut_left(self) -> bool:
+        return self.left <= 2
+
+    @property
+    def cut_right(self) -> bool:
+        return self.right >= self.width - 2
+
+    @property
+    def cut_top(self) -> bool:
+        return self.top <= 2
+
+    @property
+    def spans_width(self) -> bool:
+        """Cut by both sides of the photo: drawn across the whole frame, with no room beside it."""
+        return self.cut_left and self.cut_right
+
+    def spanning_height(self, size: tuple[int, int]) -> float:
+        """How tall (x the frame of ``size``) the person must be drawn so that cuts on both sides fall on the
+        frame's sides, not mid-frame as straight edges; 0 for a person with a free side."""
+        if not self.spans_width:
+            return 0.0
+        return (self.bottom - self.top) / (self.right - self.left) * size[0] / size[1]
+
+
 def is_portrait(mask: np.ndarray) -> bool:
     """Cut by the photo's bottom edge: a portrait, which stands on the frame's bottom edge when pasted."""
-    rows = np.flatnonzero(mask.max(axis=1) > 127)
-    return bool(rows.size) and rows[-1] >= mask.shape[0] - 3
-
-
-def photo_cuts(mask: np.ndarray) -> tuple[bool, bool, bool]:
-    """Which sides of its photo cut the person: (left, right, top)."""
-    rows = np.flatnonzero(mask.max(axis=1) > 127)
-    cols = np.flatnonzero(mask.max(axis=0) > 127)
-    if rows.size == 0:
-        return False, False, False
-    return bool(cols[0] <= 2), bool(cols[-1] >= mask.shape[1] - 3), bool(rows[0] <= 2)
-
-
-def spanning_height(mask: np.ndarray, size: tuple[int, int]) -> float:
-    """How tall (x the frame) a person cut by both sides of its photo must be drawn so that the cuts fall on
-    the frame's sides, not mid-frame as straight edges; 0 for a person with a free side."""
-    left, right, _ = photo_cuts(mask)
-    if not (left and right):
-        return 0.0
-    rows = np.flatnonzero(mask.max(axis=1) > 127)
-    cols = np.flatnonzero(mask.max(axis=0) > 127)
-    return (rows[-1] + 1 - rows[0]) / (cols[-1] + 1 - cols[0]) * size[0] / size[1]
+    box = PersonBox.of(mask)
+    return box is not None and box.portrait
 
 
 def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float, centre: float,
@@ -87,15 +119,13 @@ def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float
     ``spanning_height``): a straight cut mid-frame is not something a camera shows."""
     h, w = canvas.shape[:2]
     target = np.zeros((h, w), np.float32)
-    rows = np.flatnonzero(mask.max(axis=1) > 127)
-    cols = np.flatnonzero(mask.max(axis=0) > 127)
-    if rows.size == 0:
+    box = PersonBox.of(mask)
+    if box is None:
         return target
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    standing = is_portrait(mask) if standing is None else standing
-    cut_left, cut_right, cut_top = photo_cuts(mask)
-    height = max(height, spanning_height(mask, (w, h)))
-    if cut_top and standing:
+    top, bottom, left, right = box.top, box.bottom, box.left, box.right
+    standing = box.portrait if standing is None else standing
+    height = max(height, box.spanning_height((w, h)))
+    if box.cut_top and standing:
         height = max(height, 1.0)  # a head cut by the photo's top reaches the frame's top
     scale = height * h / (bottom - top)
     pw, ph = max(math.ceil(image.shape[1] * scale), 1), max(math.ceil(image.shape[0] * scale), 1)
@@ -105,18 +135,18 @@ def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float
     ox = int(centre * w - (left + right) / 2 * scale)
     # where the photo's cut sides land in the frame for a given offset, from the resized size (no rounding gap)
     left_at, right_at = left * pw / image.shape[1], right * pw / image.shape[1]
-    if cut_left and cut_right:  # both cuts outside the frame
+    if box.spans_width:  # both cuts outside the frame
         low, high = math.ceil(w - right_at), math.floor(-left_at)
         ox = int(rng.integers(low, max(high, low) + 1))
-    elif cut_left:
+    elif box.cut_left:
         ox = min(ox, math.floor(-left_at))
-    elif cut_right:
+    elif box.cut_right:
         ox = max(ox, math.ceil(w - right_at))
     if standing:
         oy = h - ph + int(rng.uniform(0, 0.15) * ph)  # photo bottom at or below the frame bottom
     else:
         oy = int(rng.uniform(-0.1, 1.0) * (h - (bottom - top) * scale) - top * scale)
-    if cut_top:
+    if box.cut_top:
         oy = min(oy, math.floor(-top * ph / image.shape[0]))
     x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + pw, w), min(oy + ph, h)
     if x1 > x0 and y1 > y0:
