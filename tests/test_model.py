@@ -164,3 +164,26 @@ def test_the_default_device_is_a_gpu_where_openvino_lists_one_else_the_cpu(weigh
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("device ")]
     assert said == ([choice.reason] if gpus else [])  # one line where a GPU was chosen, none on a CPU-only machine
     assert segmenter.segment(np.full((90, 160, 3), 128, np.uint8)).shape == (90, 160)
+
+
+def test_the_inference_queue_has_let_go_of_its_callback_when_close_returns(make_segmenter):
+    """An OpenVINO worker can hold the last finished request a moment after ``wait_all``; letting go of it then
+    releases the Python callback from that thread, which aborts the process (exit 134, after a complete output)
+    when the interpreter is already shutting down.  ``close()`` returns only once the callback is released, and
+    every request's result has come back once."""
+    from vbg.model.asyncqueue import CallbackQueue
+    from vbg.model.segmenter import Segmenter
+
+    segmenter = make_segmenter(precision="fp32", resize="fast", size="192")
+    frame = segmenter.model_input(np.zeros((360, 640, 3), np.uint8))
+    for _ in range(20):  # a worker outlives wait_all in about 1 run in 4
+        seen: list[tuple[int, tuple[int, ...]]] = []
+        queue = CallbackQueue(segmenter.compiled, 2, lambda request, i: seen.append(
+            (i, Segmenter.mask_from_request(request).shape)))
+        for i in range(4):
+            queue.start_async({0: frame}, i)
+        queue.close()
+        assert queue.released
+        assert sorted(seen) == [(i, (192, 192)) for i in range(4)]
+        with pytest.raises(RuntimeError, match="closed"):
+            queue.start_async({0: frame}, 4)

@@ -49,6 +49,7 @@ from ..media.frames import Frame, VideoInfo
 from ..media.sinks import FrameSink
 from ..media.sources import FrameSource
 from ..media.sources.buffer import FrameBuffer
+from ..model.asyncqueue import CallbackQueue
 from ..model.segmenter import Segmenter
 from .control import Controls
 from .gate import ChangeGate, GateConfig
@@ -139,8 +140,7 @@ class Pipeline:
             # there (bench_stages.py, live: 1.7 ms per frame in its threads against 0.9 ms more without them)
             cv2.setNumThreads(1)
         requests = self.options.requests or self.segmenter.optimal_requests
-        infer_queue = self.segmenter.infer_queue(requests)
-        infer_queue.set_callback(self._on_mask)
+        infer_queue = CallbackQueue(self.segmenter.compiled, requests, self._on_mask)
         own_wait = self._board.own_wait = 0.0 if self._ordered else own_mask_wait(
             self.segmenter.live_plan, self.options.own_masks, requests, self.source.info.rate)
         # own masks: room for every frame that may still be waiting for its mask, so none is dropped for that
@@ -203,7 +203,7 @@ class Pipeline:
         for thread in (capture, compose):
             if thread.is_alive():
                 thread.join(timeout=5)
-        infer_queue.wait_all()
+        infer_queue.close()  # every mask is in, and OpenVINO holds nothing of ours any more
         for worker in self._workers:
             if self._errors:
                 worker.sink.abandon()  # a failed job leaves no half-written output (an interrupted one does)
@@ -230,7 +230,7 @@ class Pipeline:
         return run
 
     # -- capture -----------------------------------------------------------------------------------------------
-    def _capture(self, infer_queue: ov.AsyncInferQueue, in_flight: threading.Semaphore) -> None:
+    def _capture(self, infer_queue: CallbackQueue, in_flight: threading.Semaphore) -> None:
         seq = 0
         ready = time.perf_counter()
         to_model = submitter = None
@@ -279,7 +279,7 @@ class Pipeline:
         else:
             self._offer_live(_END)
 
-    def _submit_newest(self, infer_queue: ov.AsyncInferQueue, to_model: FrameBuffer) -> None:
+    def _submit_newest(self, infer_queue: CallbackQueue, to_model: FrameBuffer) -> None:
         """Live: as soon as a request is free, the newest captured frame goes to the model.
 
         Submitting only when a request happens to be free as a frame arrives loses a whole frame interval
@@ -295,7 +295,7 @@ class Pipeline:
         finally:
             self._board.submit_ended()  # frames not submitted by now never will be: none waits for its mask
 
-    def _submit(self, infer_queue: ov.AsyncInferQueue, seq: int, frame: Frame) -> None:
+    def _submit(self, infer_queue: CallbackQueue, seq: int, frame: Frame) -> None:
         frame.timings["submitted"] = time.perf_counter()
         infer_queue.start_async({0: self.segmenter.model_input(frame.image)}, (seq, frame))
 
