@@ -295,3 +295,30 @@ def test_flicker_counts_only_what_the_truth_does_not_explain():
     shaky = still.copy()
     shaky[:5] = 0.5  # a veil that comes and goes over a still person
     assert flicker(shaky, still, truth0, truth0) == pytest.approx(0.5 * 5 * 60 / (40 * 60))
+
+
+def test_the_far_weight_weighs_errors_away_from_the_outline_only():
+    """A wrong pixel far inside the background (a ghost) costs 1 + W times more with ``far_weight`` W; the same
+    error on the outline's ring costs the same."""
+    import torch
+
+    from vbg.train.trainer import deep_supervision_loss, far_from_outline
+
+    target = torch.zeros(1, 1, 64, 64)
+    target[..., 20:44, 20:44] = 1
+    far = far_from_outline(target)
+    assert far[0, 0, 32, 32] == 1 and far[0, 0, 2, 2] == 1  # deep inside the person and the background
+    assert far[0, 0, 20, 32] == 0 and far[0, 0, 15, 32] == 0 and far[0, 0, 24, 32] == 0  # the ring, 5 px each way
+    assert far[0, 0, 14, 32] == 1 and far[0, 0, 25, 32] == 1
+    truth = target.clamp(0.01, 0.99)
+
+    def cost(y: int, x: int, far_weight: float) -> float:
+        guess = truth.clone()
+        guess[..., y, x] = 0.5
+        outputs = (guess,) * 7
+        return float(deep_supervision_loss(outputs, target, 0.0, far_weight)
+                     - deep_supervision_loss((truth,) * 7, target, 0.0, far_weight))
+
+    assert cost(4, 4, 3.0) == pytest.approx(4 * cost(4, 4, 0.0), rel=1e-4)  # a ghost
+    assert cost(32, 32, 3.0) == pytest.approx(4 * cost(32, 32, 0.0), rel=1e-4)  # a hole
+    assert cost(20, 32, 3.0) == pytest.approx(cost(20, 32, 0.0), rel=1e-4)  # on the edge

@@ -37,6 +37,9 @@ def add_train_parser(sub) -> None:
     p.add_argument("--crowds", type=float, default=d["crowds"],
                    help="share of the composites with a crowd of much smaller people behind the subject, who "
                         "are background (default %(default)s)")
+    p.add_argument("--far-weight", type=float, default=d["far_weight"], metavar="W",
+                   help="weigh the loss of pixels more than a few pixels from the person's outline 1+W times: "
+                        "there an error is a visible ghost or hole (default %(default)s)")
     p.add_argument("--blend", type=float, default=d["blend"], metavar="SHARE",
                    help="weights.pth keeps this share of what training changed from --init (0-1; below 1 keeps more "
                         "of the starting weights' accuracy; validation scores these weights) (default %(default)s)")
@@ -58,6 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(data=args.data, backgrounds=args.backgrounds, out=args.out, init=init, epochs=args.epochs,
                          max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
                          composite=args.composite, groups=args.groups, crowds=args.crowds, blend=args.blend,
+                         far_weight=args.far_weight,
                          val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()
     print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")

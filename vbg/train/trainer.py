@@ -38,7 +38,7 @@ from .config import TrainConfig  # noqa: F401  (also where old checkpoints find 
 from .data import (BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, follows, load_backgrounds, normalise,
                    read_pair, split)
 from .blend import blend
-from .scoring import SetScore, flicker, score
+from .scoring import BAND_PX, SetScore, flicker, score
 
 
 def cpu_has_bf16() -> bool:
@@ -64,11 +64,25 @@ def freeze_batchnorm(model: torch.nn.Module) -> None:
             module.eval()
 
 
-def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor, iou_weight: float
-                          ) -> torch.Tensor:
-    """BCE summed over the fused map and the six side outputs, plus ``iou_weight`` x soft IoU of the fused map."""
+def far_from_outline(target: torch.Tensor, band: int = BAND_PX) -> torch.Tensor:
+    """1 where a pixel is more than ``band`` pixels from the truth's outline (the ghost and hole metrics'
+    ground), else 0: the truth grown and shrunk by max pooling, and the ring between them left out."""
+    size = 2 * band + 1
+    grown = F.max_pool2d(target, size, stride=1, padding=band)
+    shrunk = -F.max_pool2d(-target, size, stride=1, padding=band)
+    return 1 - (grown - shrunk)
+
+
+def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor, iou_weight: float,
+                          far_weight: float = 0.0) -> torch.Tensor:
+    """BCE summed over the fused map and the six side outputs, plus ``iou_weight`` x soft IoU of the fused map.
+
+    ``far_weight`` > 0 weighs the BCE of pixels away from the outline (1 + far_weight) times: there an error is
+    a ghost or a hole that a viewer sees, while near the outline soft alpha is the edge and the truth itself
+    is uncertain by a pixel or two."""
     outs = [o.float().clamp(1e-6, 1 - 1e-6) for o in outputs]
-    loss = sum(F.binary_cross_entropy(o, target) for o in outs)
+    weight = 1 + far_weight * far_from_outline(target) if far_weight else None
+    loss = sum(F.binary_cross_entropy(o, target, weight=weight) for o in outs)
     fused = outs[0]
     inter = (fused * target).sum(dim=(1, 2, 3))
     union = (fused + target - fused * target).sum(dim=(1, 2, 3))
@@ -194,7 +208,7 @@ class Trainer:
     def train_step(self, images: torch.Tensor, masks: torch.Tensor) -> float:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             outputs = self.model(images)
-        loss = deep_supervision_loss(outputs, masks, self.config.iou_weight)
+        loss = deep_supervision_loss(outputs, masks, self.config.iou_weight, self.config.far_weight)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
