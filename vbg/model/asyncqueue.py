@@ -43,9 +43,6 @@ class CallbackQueue:
         self._queue: ov.AsyncInferQueue | None = ov.AsyncInferQueue(compiled, jobs)
         self._queue.set_callback(held)
 
-    def __len__(self) -> int:
-        return len(self._live())
-
     def _live(self) -> ov.AsyncInferQueue:
         if self._queue is None:
             raise RuntimeError("the inference queue is closed")
