@@ -104,8 +104,7 @@ def drop_islands(mask: np.ndarray, share: float) -> np.ndarray:
     """``mask`` (uint8, after the ramp) without its small islands: pieces of non-zero alpha whose outline
     encloses less than ``share`` of the mask, while a larger piece exists (a frame that holds only small
     pieces keeps them). Such a piece apart from the person is a bit of the room, a lamp's shade or a frame's
-    corner.  Outlines (``findContours``), not ``connectedComponents``: OpenCV runs the latter on its thread
-    pool, and a process ending while the compositor thread was in it aborted ("terminate called")."""
+    corner.  Outlines (``findContours``) are single-threaded, so the compositor's cost stays its own."""
     contours = cv2.findContours((mask > 0).view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
     if len(contours) < 2:
         return mask

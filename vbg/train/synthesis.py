@@ -51,10 +51,14 @@ def background_canvas(background: np.ndarray, size: tuple[int, int], rng: np.ran
     return cv2.resize(background[y:y + wh, x:x + ww], size, interpolation=downscaler(rng)).astype(np.float32)
 
 
+#: a person within this many pixels of a side of its photo counts as cut by that side
+CUT_PX = 2
+
+
 @dataclass(frozen=True)
 class PersonBox:
     """Where the person is in its photo (rows ``top:bottom``, columns ``left:right``) and which sides of the
-    photo (``width`` x ``height``) cut it: found once per mask, read by every placement rule."""
+    photo (``width`` x ``height``) cut it: one scan of the mask answers every placement rule."""
 
     top: int
     bottom: int
@@ -75,19 +79,19 @@ class PersonBox:
     @property
     def portrait(self) -> bool:
         """Cut by the photo's bottom edge: stands on the frame's bottom edge when pasted."""
-        return self.bottom >= self.height - 2
+        return self.bottom >= self.height - CUT_PX
 
     @property
     def cut_left(self) -> bool:
-        return self.left <= 2
+        return self.left <= CUT_PX
 
     @property
     def cut_right(self) -> bool:
-        return self.right >= self.width - 2
+        return self.right >= self.width - CUT_PX
 
     @property
     def cut_top(self) -> bool:
-        return self.top <= 2
+        return self.top <= CUT_PX
 
     @property
     def spans_width(self) -> bool:

@@ -65,8 +65,9 @@ def freeze_batchnorm(model: torch.nn.Module) -> None:
 
 
 def far_from_outline(target: torch.Tensor, band: int = BAND_PX) -> torch.Tensor:
-    """1 where a pixel is more than ``band`` pixels from the truth's outline (the ghost and hole metrics'
-    ground), else 0: the truth grown and shrunk by max pooling, and the ring between them left out."""
+    """1 where a pixel is more than ``band`` pixels from the truth's outline, else 0: the truth grown and
+    shrunk by max pooling, and the ring between them left out (a square ring, close to the round one that the
+    ghost and hole metrics leave out)."""
     size = 2 * band + 1
     grown = F.max_pool2d(target, size, stride=1, padding=band)
     shrunk = -F.max_pool2d(-target, size, stride=1, padding=band)
