@@ -283,6 +283,29 @@ def test_blend_keeps_that_share_of_the_change_and_is_what_validation_scores(tiny
                                "--init", str(weights_path), "--out", str(tmp_path / "x")), "--blend")
 
 
+def test_a_finished_run_resumed_with_average_with_writes_the_mean_of_the_runs(tiny_data, weights_path, tmp_path):
+    """Two runs from one start, averaged ("model soup"): the second, resumed after its end with
+    ``--average-with`` the first's weights, scores and writes their mean."""
+    from vbg.train.trainer import load_state
+
+    first = Trainer(_config(tiny_data, weights_path, tmp_path / "a", max_steps=2, seed=1))
+    first.run()
+    second = Trainer(_config(tiny_data, weights_path, tmp_path / "b", max_steps=2, seed=2))
+    second.run()
+    a, b = first.model.state_dict(), second.model.state_dict()
+    name = next(k for k, v in a.items() if v.is_floating_point() and not v.equal(b[k]))
+    again = Trainer(_config(tiny_data, weights_path, tmp_path / "b", max_steps=2, seed=2, init=None,
+                            average_with=[str(tmp_path / "a" / "last.pt")]), resume=True)
+    again.run()
+    assert again.history[-1]["step"] == 2 and len(again.history) == len(second.history) + 1
+    torch.testing.assert_close(load_state(tmp_path / "b" / "weights.pth")[name], (a[name] + b[name]) / 2)
+    assert_clean_error(run_vbg("train", "--data", str(tiny_data / "set"), "--init", str(weights_path),
+                               "--average-with", str(tmp_path / "missing.pth"), "--out", str(tmp_path / "x")),
+                       "missing.pth")
+    assert_clean_error(run_vbg("train", "--data", str(tiny_data / "set"), "--init", str(tiny_data / "set"),
+                               "--out", str(tmp_path / "x")), "set")
+
+
 def test_flicker_counts_only_what_the_truth_does_not_explain():
     from vbg.train.scoring import flicker
 

@@ -43,6 +43,9 @@ def add_train_parser(sub) -> None:
     p.add_argument("--blend", type=float, default=d["blend"], metavar="SHARE",
                    help="weights.pth keeps this share of what training changed from --init (0-1; below 1 keeps more "
                         "of the starting weights' accuracy; validation scores these weights) (default %(default)s)")
+    p.add_argument("--average-with", action="append", default=[], metavar="WEIGHTS",
+                   help="weights.pth is the mean of this run's weights and these (other runs from the same --init; "
+                        "repeatable); with --resume after the run's end, scores and writes that mean")
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
                    help="share of each folder held out for validation, chosen by file-name hash (default %(default)s)")
     p.add_argument("--val-limit", type=int, help="score at most this many validation images per folder")
@@ -61,7 +64,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(data=args.data, backgrounds=args.backgrounds, out=args.out, init=init, epochs=args.epochs,
                          max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
                          composite=args.composite, groups=args.groups, crowds=args.crowds, blend=args.blend,
-                         far_weight=args.far_weight,
+                         average_with=args.average_with, far_weight=args.far_weight,
                          val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()
     print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")

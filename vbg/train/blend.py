@@ -4,7 +4,9 @@ A fine-tune on new kinds of data (people-free scenes, video frames, groups) also
 weights already did well. Interpolating the two sets of weights, ``start + share x (tuned - start)``, keeps
 most of the new skill and most of the old accuracy: both come from one starting point, so the straight line
 between them stays in one basin (Wortsman et al., *Robust fine-tuning of zero-shot models*, CVPR 2022,
-"WiSE-FT"). Measured for the person weights in docs/training.md.
+"WiSE-FT"). Averaging several fine-tunes of one starting point ("model soup", Wortsman et al., ICML 2022)
+rests on the same fact: each run's drift away from what the start did well is partly its own, and the mean
+keeps what the runs share. Measured for the person weights in docs/training.md.
 """
 
 from __future__ import annotations
@@ -26,3 +28,13 @@ def blend(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], share:
         else:
             out[name] = value.clone()
     return out
+
+
+def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of several weight sets of one architecture (fine-tunes of one starting point); other tensors
+    (counters) come from the first."""
+    first = states[0]
+    if any(s.keys() != first.keys() for s in states[1:]):
+        raise ValueError("the weight sets have different layers: not one architecture")
+    return {name: (sum(s[name].to(value.dtype) for s in states) / len(states) if value.is_floating_point()
+                   else value.clone()) for name, value in first.items()}

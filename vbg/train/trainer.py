@@ -37,7 +37,7 @@ from ..model.u2net import U2NETP
 from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
 from .data import (BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, follows, load_backgrounds, normalise,
                    read_pair, split)
-from .blend import blend
+from .blend import average, blend
 from .scoring import BAND_PX, SetScore, flicker, score
 
 
@@ -52,9 +52,19 @@ def cpu_has_bf16() -> bool:
 
 def load_state(path: str | Path) -> dict[str, torch.Tensor]:
     """A U2NETP state_dict from a plain checkpoint or from one of this trainer's checkpoints."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    path = Path(path)
+    if not path.is_file():
+        raise VbgError(f"weights {path} is not a file: give the path of a U2NETP .pth (a state_dict or a vbg train "
+                       "checkpoint)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several kinds for a file that is not its own
+        raise VbgError(f"{path} is not PyTorch weights ({type(exc).__name__}): give a U2NETP .pth") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
+    if not isinstance(state, dict) or state.keys() != U2NETP(3, 1).state_dict().keys():
+        raise VbgError(f"{path} does not hold U2NETP weights: give the official u2netp.pth, the person weights "
+                       "or a vbg train checkpoint")
     return state
 
 
@@ -177,6 +187,7 @@ class Trainer:
                 raise VbgError("no starting weights: pass --init u2netp.pth (the official U2NETP weights)")
             self.model.load_state_dict(load_state(config.init), strict=True)
         self.start = load_state(config.init) if config.blend < 1 else None  # what --blend interpolates from
+        self.others = [load_state(path) for path in config.average_with]  # what --average-with averages in
 
     def lr_factor(self, step: int) -> float:
         if step < self.config.warmup_steps:
@@ -218,11 +229,13 @@ class Trainer:
         return loss.item()
 
     def shipped_model(self) -> torch.nn.Module:
-        """The weights ``weights.pth`` would hold now: the trained model, or its blend with the start."""
-        if self.start is None:
+        """The weights ``weights.pth`` would hold now: the trained model, or its mean with ``--average-with``'s
+        weights, blended with the start by ``--blend``."""
+        if self.start is None and not self.others:
             return self.model
+        tuned = average([self.model.state_dict(), *self.others]) if self.others else self.model.state_dict()
         model = U2NETP(3, 1)
-        model.load_state_dict(blend(self.start, self.model.state_dict(), self.config.blend))
+        model.load_state_dict(blend(self.start, tuned, self.config.blend) if self.start is not None else tuned)
         return model
 
     def validate(self) -> dict[str, SetScore]:
@@ -276,8 +289,8 @@ class Trainer:
               f"{'bf16 autocast' if self.bf16 else 'fp32'} on {cpu_name()}")
         if not self.history:  # the starting point, for the table
             self.report(self.validate())
-        elif self.step >= self.total_steps and self.start is not None:
-            # a finished run resumed with --blend: score that blend of its last weights and write it
+        elif self.step >= self.total_steps and (self.start is not None or self.others):
+            # a finished run resumed with --blend or --average-with: score those weights and write them
             self.best = -1.0
             self.report(self.validate())
         started = time.monotonic()
