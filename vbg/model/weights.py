@@ -55,7 +55,7 @@ class ModelSpec:
         return getattr(u2net, self.arch)(3, 1)
 
 
-PERSON_SHA256 = "87ebbbfd8beecdcb236522a58be99d0be5191111f62f61a45ff460cb60238a03"  # vbg/assets/u2netp_person.pth
+PERSON_SHA256 = "a215730b7ca1a207f55885d2b18ccf191a924bebfc06065a85d9dcd4c3ee7a48"  # vbg/assets/u2netp_person.pth
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
