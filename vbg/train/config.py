@@ -24,7 +24,7 @@ class TrainConfig:
     iou_weight: float = 1.0
     far_weight: float = 0.0  # extra BCE weight on pixels away from the outline (ghosts and holes)
     blend: float = 1.0  # weights.pth keeps this share of the fine-tune's change from init (vbg.train.blend)
-    average_with: list[str] = field(default_factory=list)  # other runs' weights.pth averaged into weights.pth
+    average_with: list[str] = field(default_factory=list)  # other runs' weights, averaged into weights.pth
     composite: float = 0.5  # share of samples pasted onto a background (the rest are crops of the photo)
     groups: float = 0.0  # share of the composites with two or three people (vbg.train.synthesis)
     crowds: float = 0.0  # share of the composites with a crowd behind the subject
