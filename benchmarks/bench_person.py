@@ -36,7 +36,7 @@ from vbg.model.convert import resolve_size  # noqa: E402
 from vbg.compose.refine import MaskRefiner, RefineConfig  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.train.data import find_pairs, follows, read_pair, split  # noqa: E402
-from vbg.train.scoring import SetScore, score  # noqa: E402
+from vbg.train.scoring import ImageScore, SetScore, score  # noqa: E402
 from vbg.train.scoring import flicker as video_flicker  # noqa: E402
 from vbg.model.devices import cpu_name  # noqa: E402
 from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
@@ -107,13 +107,14 @@ def flicker(scorer: ConfigScorer, frames: list[np.ndarray]) -> float:
     return float(np.mean([np.abs(alphas[i] - alphas[i - 1]).mean() for i in range(1, len(alphas))]))
 
 
-def score_set(scorer: ConfigScorer, pairs: list, items: list) -> SetScore:
-    """A folder's scores; its consecutive video frames also give the flicker (each frame segmented on its own,
-    as a photo: no temporal smoothing)."""
+def score_images(scorer: ConfigScorer, pairs: list, items: list) -> tuple[list[ImageScore], list[float]]:
+    """A folder's scores, image by image (a subset of the folder is summed up from them, not segmented again),
+    and the flicker of its consecutive video frames (each frame segmented on its own, as a photo: no temporal
+    smoothing)."""
     alphas = [scorer.alpha(img) for img, _ in items]
     flickers = [video_flicker(alphas[i], alphas[i - 1], items[i][1], items[i - 1][1])
                 for i in range(1, len(items)) if follows(pairs[i], pairs[i - 1])]
-    return SetScore.of([score(a, mask) for a, (_, mask) in zip(alphas, items)], flickers)
+    return [score(a, mask) for a, (_, mask) in zip(alphas, items)], flickers
 
 
 def main() -> None:
@@ -137,15 +138,15 @@ def main() -> None:
     for pair in val:
         if args.limit is None or len(groups.get(pair.group, [])) < args.limit:
             groups.setdefault(pair.group, []).append(pair)
-    for folder, stems in NOTHING_CARRIED.items():
-        if folder in groups:
-            groups[f"{folder} nothing carried"] = [p for p in groups[folder] if p.image.stem in stems]
+    subsets = {f"{folder} nothing carried": (folder, [p.image.stem in stems for p in groups[folder]])
+               for folder, stems in NOTHING_CARRIED.items() if folder in groups}  # the folder, which of its images
     loaded = {g: [read_pair(p) for p in pairs] for g, pairs in groups.items()}
     still = still_noisy_scene()
     frame720 = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), FRAME_720P)
 
-    print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {len(v)}" for g, v in loaded.items()) + "\n")
-    names = list(loaded)
+    counts = {g: len(v) for g, v in loaded.items()} | {name: sum(kept) for name, (_, kept) in subsets.items()}
+    print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {n}" for g, n in counts.items()) + "\n")
+    names = list(counts)
     header = ("| model | size | precision | resize, ramp | " + " | ".join(
         f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen | {g} video flicker %"
         for g in names)
@@ -159,7 +160,10 @@ def main() -> None:
         if args.weights and settings["model"] == "u2netp_person":
             settings["weights"] = args.weights
         scorer = ConfigScorer(settings, args.cache_dir, ramp=ramp)
-        sets = {g: score_set(scorer, groups[g], items) for g, items in loaded.items()}
+        scored = {g: score_images(scorer, groups[g], items) for g, items in loaded.items()}
+        sets = {g: SetScore.of(*s) for g, s in scored.items()}
+        for name, (folder, kept) in subsets.items():
+            sets[name] = SetScore.of([s for s, k in zip(scored[folder][0], kept) if k])
         jitter = flicker(scorer, still)
         throughput = scorer.segmenter(FRAME_720P, "THROUGHPUT", video=True)
         fps, _ = async_fps(throughput, frame720, args.seconds)

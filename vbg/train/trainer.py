@@ -228,10 +228,15 @@ class Trainer:
         self.step += 1
         return loss.item()
 
+    @property
+    def reshapes_weights(self) -> bool:
+        """Whether ``weights.pth`` is more than the trained model (``--blend`` below 1 or ``--average-with``)."""
+        return self.start is not None or bool(self.others)
+
     def shipped_model(self) -> torch.nn.Module:
         """The weights ``weights.pth`` would hold now: the trained model, or its mean with ``--average-with``'s
         weights, blended with the start by ``--blend``."""
-        if self.start is None and not self.others:
+        if not self.reshapes_weights:
             return self.model
         tuned = average([self.model.state_dict(), *self.others]) if self.others else self.model.state_dict()
         model = U2NETP(3, 1)
@@ -289,7 +294,7 @@ class Trainer:
               f"{'bf16 autocast' if self.bf16 else 'fp32'} on {cpu_name()}")
         if not self.history:  # the starting point, for the table
             self.report(self.validate())
-        elif self.step >= self.total_steps and (self.start is not None or self.others):
+        elif self.step >= self.total_steps and self.reshapes_weights:
             # a finished run resumed with --blend or --average-with: score those weights and write them
             self.best = -1.0
             self.report(self.validate())
