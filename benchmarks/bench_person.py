@@ -4,6 +4,10 @@ For each configuration (model:size:precision:resize) it prints one row with
 - the held-out validation images of each person folder (the split ``vbg train`` holds out, by file-name hash),
   segmented the way ``vbg image`` does it (OpenVINO IR with folded preprocessing, default refinement), scored
   at the photo's resolution: mIoU, images under IoU 0.8, boundary F at 2 px, MAE;
+- synthetic frames of the held-out people (``--groups``, 40 of each kind per photo folder) pasted onto the
+  backgrounds as ``vbg train --groups`` and ``--crowds`` paste them: groups of two or three people, all of them
+  the truth, with how many people the matte drops (keeps less than half of away from the outline:
+  ``dropped_people``); a subject in front of a crowd of small people, only the subject the truth;
 - video flicker, for a folder of consecutive video frames (``<clip>_NNNNN``): the alpha change from frame to frame
   beyond the truth's own change, as % of the frame (``vbg.train.scoring.flicker``);
 - flicker: the mean alpha change per frame on a still 640x360 scene with sensor noise (sigma 6), with vbg's
@@ -35,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 from vbg.model.convert import resolve_size  # noqa: E402
 from vbg.compose.refine import MaskRefiner, RefineConfig  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-from vbg.train.data import find_pairs, follows, read_pair, split  # noqa: E402
+from vbg.train.data import VIDEO_FRAME, find_pairs, follows, load_backgrounds, read_pair, split  # noqa: E402
 from vbg.train.scoring import ImageScore, SetScore, score  # noqa: E402
 from vbg.train.scoring import flicker as video_flicker  # noqa: E402
+from vbg.train.synthesis import GroupFrame, validation_frames  # noqa: E402
 from vbg.model.devices import cpu_name  # noqa: E402
 from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
 
@@ -117,6 +122,24 @@ def score_images(scorer: ConfigScorer, pairs: list, items: list) -> tuple[list[I
     return [score(a, mask) for a, (_, mask) in zip(alphas, items)], flickers
 
 
+def synthetic_sets(pairs: dict[str, list], loaded: dict[str, list], backgrounds: list[np.ndarray], count: int
+                   ) -> dict[str, list[GroupFrame]]:
+    """``count`` frames of each kind per photo folder (not video frames, not people-free), drawn as ``vbg
+    train --groups`` and ``--crowds`` draw them from the held-out people: "groups", two or three people, all
+    of them the truth (a person the matte keeps less than half of counts as dropped); "crowds", a subject in
+    front of a crowd of small whole people from every photo folder, only the subject the truth."""
+    photos = {g: [(image, mask) for image, mask in items if mask.max() > 127] for g, items in loaded.items()
+              if not any(VIDEO_FRAME.match(p.image.stem) for p in pairs[g])}
+    crowd = [person for people in photos.values() for person in people]
+    out = {}
+    for group, people in photos.items():
+        for kind in ("groups", "crowds") if count and backgrounds and len(people) >= 3 else ():
+            frames = validation_frames(kind, people, backgrounds, count, crowd=crowd)
+            if frames:
+                out[f"{group} {kind}"] = frames
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", action="append", help="person folders (default: ../shared/persons/eg1800_train "
@@ -128,6 +151,9 @@ def main() -> None:
     parser.add_argument("--cache-dir")
     parser.add_argument("--weights", help="u2netp_person rows: these weights instead of the bundled ones")
     parser.add_argument("--ramps", default="64,192", help="refinement ramps to score, ';'-separated (LOW,HIGH or off)")
+    parser.add_argument("--groups", type=int, default=40, help="group and crowd frames made per photo folder "
+                                                                 "(0: none)")
+    parser.add_argument("--backgrounds", default=str(PERSONS / "backgrounds"), help="for the group and crowd frames")
     parser.add_argument("--json", default="out/bench_person.json")
     parser.add_argument("--figure", help="also write the before/after figure of the sample clip here")
     args = parser.parse_args()
@@ -143,12 +169,15 @@ def main() -> None:
     loaded = {g: [read_pair(p) for p in pairs] for g, pairs in groups.items()}
     still = still_noisy_scene()
     frame720 = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), FRAME_720P)
+    made = synthetic_sets(groups, loaded, load_backgrounds(args.backgrounds) if args.groups else [], args.groups)
 
-    counts = {g: len(v) for g, v in loaded.items()} | {name: sum(kept) for name, (_, kept) in subsets.items()}
+    counts = ({g: len(v) for g, v in loaded.items()} | {name: sum(kept) for name, (_, kept) in subsets.items()}
+              | {name: len(frames) for name, frames in made.items()})
     print(f"CPU: {cpu_name()}; validation: " + ", ".join(f"{g} {n}" for g, n in counts.items()) + "\n")
     names = list(counts)
     header = ("| model | size | precision | resize, ramp | " + " | ".join(
-        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen | {g} video flicker %"
+        f"{g} mIoU | {g} <0.8 | {g} bndF | {g} MAE | {g} ghost % | {g} hole % | {g} seen | {g} video flicker % | "
+        f"{g} people dropped"
         for g in names)
         + " | flicker | 720p input | model fps 720p |")
     print(header)
@@ -164,6 +193,8 @@ def main() -> None:
         sets = {g: SetScore.of(*s) for g, s in scored.items()}
         for name, (folder, kept) in subsets.items():
             sets[name] = SetScore.of([s for s, k in zip(scored[folder][0], kept) if k])
+        for name, frames in made.items():
+            sets[name] = SetScore.of([score(scorer.alpha(f.image), f.truth, f.people) for f in frames])
         jitter = flicker(scorer, still)
         throughput = scorer.segmenter(FRAME_720P, "THROUGHPUT", video=True)
         fps, _ = async_fps(throughput, frame720, args.seconds)
@@ -171,7 +202,8 @@ def main() -> None:
                "fps_720p": fps, "flicker": jitter, "cpu": cpu_name()}
         rows.append(row)
         cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f} | {s.ghost:.2f} | "
-                           f"{s.hole:.2f} | {s.visible} | {s.flicker:.2f}" for s in sets.values())
+                           f"{s.hole:.2f} | {s.visible} | {s.flicker:.2f} | "
+                           f"{f'{s.dropped}/{s.people}' if s.people else ''}" for s in sets.values())
         print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} {ramp} | "
               f"{cells} | {jitter:.2f} | {throughput.size} | {fps:.1f} |", flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

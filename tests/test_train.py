@@ -236,6 +236,45 @@ def test_people_free_frames_are_empty_crops_and_backgrounds_and_video_blocks_sta
     assert len({is_validation(p, 0.5) for p in block}) == 1
 
 
+def test_group_frames_are_reproducible_and_a_dropped_person_is_counted():
+    """``validation_frames`` draws the same frames for the same arguments, its people make up the truth (a
+    crowd is not the truth), and ``dropped_people`` counts a person the matte leaves out, not one it keeps
+    beside it."""
+    from vbg.train.scoring import SetScore
+    from vbg.train.synthesis import validation_frames
+
+    rng = np.random.default_rng(3)
+    people = [_person(rng) for _ in range(4)]
+    backgrounds = [np.full((180, 320, 3), 30, np.uint8)]
+    whole = []
+    for _ in range(3):  # whole people: a figure with space below it
+        image, mask = _person(rng)
+        whole.append((np.pad(image, ((0, 40), (0, 0), (0, 0)), constant_values=30), np.pad(mask, ((0, 40), (0, 0)))))
+    crowds = validation_frames("crowds", people, backgrounds, 3, size=(352, 192), crowd=whole)
+    for frame in crowds:
+        drawn = np.abs(frame.image.astype(int) - 30).max(axis=2) > 10
+        assert (drawn & (cv2.dilate(frame.truth, np.ones((5, 5), np.uint8)) == 0)).sum() > 50  # a crowd ...
+        assert len(frame.people) == 1 and np.array_equal(frame.people[0] * 255 + 0.5 >= 128, frame.truth > 127)
+    assert validation_frames("crowds", people, backgrounds, 3) == []  # ... needs whole people
+    frames = validation_frames("groups", people, backgrounds, 6, size=(352, 192))
+    again = validation_frames("groups", people, backgrounds, 6, size=(352, 192))
+    assert len(frames) == 6 and all(np.array_equal(a.image, b.image) for a, b in zip(frames, again))
+    for frame in frames:
+        assert len(frame.people) in (2, 3)
+        union = (np.clip(np.max(frame.people, axis=0), 0, 1) * 255 + 0.5).astype(np.uint8)
+        assert np.array_equal(union, frame.truth)
+    # a frame where at least two people stand apart: keep all, then drop the one on the right
+    frame = next(f for f in frames if sum((p >= 0.5).sum() > 0.01 * p.size for p in f.people) >= 2)
+    truth = frame.truth.astype(np.float32) / 255
+    kept = score(truth, frame.truth, frame.people)
+    assert kept.people >= 2 and kept.dropped == 0
+    biggest = max(frame.people, key=lambda p: (p >= 0.5).sum())
+    without = truth * (biggest < 0.5)
+    lost = score(without, frame.truth, frame.people)
+    assert lost.dropped == 1 and lost.people == kept.people and lost.hole > kept.hole
+    assert SetScore.of([kept, lost]).dropped == 1 and SetScore.of([kept, lost]).people == 2 * kept.people
+
+
 def test_a_person_cut_by_both_sides_of_the_photo_is_never_cut_mid_frame():
     """A portrait whose photo cuts its shoulders on both sides keeps those cuts on the frame's sides: pasted
     tall enough to span the frame, or, where that would leave only a face, taken as a crop of its photo."""

@@ -25,6 +25,9 @@ BAND_PX = 5  # half-width of the outline band that ghost and hole leave out
 #: a 720p frame; 3 % of a person is, for example, a lower leg at half opacity
 GHOST_VISIBLE = 0.003
 HOLE_VISIBLE = 0.03
+#: a person of a group frame counts when this share of the frame is its own away from its outline (one mostly
+#: hidden behind another is not counted), and is dropped when the matte keeps less than half of that part
+PERSON_COUNTED = 0.002
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -67,6 +70,21 @@ def ghost_and_hole(alpha: np.ndarray, gt: np.ndarray, band: int = BAND_PX) -> tu
     return ghost, hole
 
 
+def dropped_people(alpha: np.ndarray, people: list[np.ndarray], band: int = BAND_PX) -> tuple[int, int]:
+    """(dropped, counted) for a frame of several people: ``alpha`` the matte (0..1, the frame's size),
+    ``people`` each person's visible alpha (0..1).  Each person is judged on its own inner part (more than
+    ``band`` pixels inside its outline), so a kept neighbour does not hide a dropped one."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    dropped = counted = 0
+    for person in people:
+        inner = cv2.erode((person >= 0.5).astype(np.uint8), kernel) > 0
+        if inner.sum() < PERSON_COUNTED * inner.size:
+            continue
+        counted += 1
+        dropped += float(alpha[inner].mean()) < 0.5
+    return dropped, counted
+
+
 def flicker(alpha: np.ndarray, before: np.ndarray, truth: np.ndarray, truth_before: np.ndarray) -> float:
     """From one video frame to the next: the alpha change that the truth's own change does not explain, as a
     share of the frame (mean |(alpha - before) - (truth - truth_before)|; 0 when the matte moves exactly as the
@@ -89,6 +107,8 @@ class ImageScore:
     mae: float
     ghost: float = 0.0  # share of the frame (alpha mass on the background away from the outline)
     hole: float | None = None  # share of the person (alpha missing away from the outline); None: no person
+    people: int = 0  # group frames: the people counted (``dropped_people``)
+    dropped: int = 0  # ... and how many of them the matte dropped
 
     @property
     def visible(self) -> bool:
@@ -96,8 +116,9 @@ class ImageScore:
         return self.ghost >= GHOST_VISIBLE or (self.hole is not None and self.hole >= HOLE_VISIBLE)
 
 
-def score(alpha: np.ndarray, truth: np.ndarray) -> ImageScore:
-    """Score a soft matte (uint8 0..255 or float 0..1, any size) against a 0/255 mask."""
+def score(alpha: np.ndarray, truth: np.ndarray, people: list[np.ndarray] = ()) -> ImageScore:
+    """Score a soft matte (uint8 0..255 or float 0..1, any size) against a 0/255 mask; for a frame of several
+    people, ``people`` (each one's visible alpha, 0..1, the truth's size) also counts the dropped ones."""
     if alpha.dtype == np.uint8:
         alpha = alpha.astype(np.float32) / 255.0
     if alpha.shape != truth.shape:
@@ -105,7 +126,9 @@ def score(alpha: np.ndarray, truth: np.ndarray) -> ImageScore:
     gt = truth > 127
     pred = alpha >= 0.5
     ghost, hole = ghost_and_hole(alpha, gt)
-    return ImageScore(iou(pred, gt), boundary_f(pred, gt), float(np.abs(alpha - gt).mean()), ghost, hole)
+    dropped, counted = dropped_people(alpha, list(people)) if len(people) else (0, 0)
+    return ImageScore(iou(pred, gt), boundary_f(pred, gt), float(np.abs(alpha - gt).mean()), ghost, hole,
+                      counted, dropped)
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,8 @@ class SetScore:
     hole: float = float("nan")
     visible: int = 0
     flicker: float = float("nan")  # % of the frame per frame, over consecutive video frames (nan: none)
+    people: int = 0  # group frames: people counted and dropped (``dropped_people``)
+    dropped: int = 0
 
     @classmethod
     def of(cls, scores: list[ImageScore], flickers: list[float] = ()) -> "SetScore":
@@ -134,7 +159,8 @@ class SetScore:
                    float(np.mean([s.boundary_f for s in scores])), float(np.mean([s.mae for s in scores])),
                    100 * float(np.mean([s.ghost for s in scores])),
                    100 * float(np.mean(holes)) if holes else float("nan"), sum(s.visible for s in scores),
-                   100 * float(np.mean(flickers)) if len(flickers) else float("nan"))
+                   100 * float(np.mean(flickers)) if len(flickers) else float("nan"),
+                   sum(s.people for s in scores), sum(s.dropped for s in scores))
 
     def row(self) -> str:
         return (f"{self.count:5d} {self.miou:7.4f} {self.under_08:6d} {self.boundary_f:7.4f} {self.mae:7.4f} "

@@ -190,6 +190,15 @@ def group_sample(subject: tuple[np.ndarray, np.ndarray], others: list[tuple[np.n
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Two or three people of about the same size side by side, overlapping or not, each in front of or
     behind the subject: all of them are the truth."""
+    canvas, people = group_frame(subject, others, background, size, rng)
+    return finish(canvas, np.max(people, axis=0))
+
+
+def group_frame(subject: tuple[np.ndarray, np.ndarray], others: list[tuple[np.ndarray, np.ndarray]],
+                background: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``group_sample``'s frame (float32) and each person's alpha where it is not hidden by one in front, so
+    a validation can tell which person a matte dropped."""
     canvas = background_canvas(background, size, rng)
     height = subject_height(subject[1], rng)
     centre = rng.uniform(0.25, 0.75)
@@ -198,15 +207,59 @@ def group_sample(subject: tuple[np.ndarray, np.ndarray], others: list[tuple[np.n
         side = rng.choice([-1, 1]) * rng.uniform(0.15, 0.45)
         (behind if rng.random() < 0.6 else front).append((image, mask, height * rng.uniform(0.75, 1.1),
                                                           float(np.clip(centre + side, 0.0, 1.0))))
-    target = np.zeros(size[::-1], np.float32)
+    people: list[np.ndarray] = []
+
+    def add(alpha: np.ndarray) -> None:
+        people[:] = [occlude(a, alpha) for a in people] + [alpha]
+
     for image, mask, tall, where in behind:
-        target = np.maximum(target, paste(canvas, image, mask, tall, where, rng))
-    alpha = paste(canvas, *subject, height, centre, rng)
-    target = np.maximum(occlude(target, alpha), alpha)
+        add(paste(canvas, image, mask, tall, where, rng))
+    add(paste(canvas, *subject, height, centre, rng))
     for image, mask, tall, where in front:
-        alpha = paste(canvas, image, mask, tall, where, rng)
-        target = np.maximum(occlude(target, alpha), alpha)
-    return finish(canvas, target)
+        add(paste(canvas, image, mask, tall, where, rng))
+    return canvas, people
+
+
+@dataclass(frozen=True)
+class GroupFrame:
+    """A validation frame of held-out people: the picture, the truth and each person of the truth with its
+    visible alpha (0..1)."""
+
+    image: np.ndarray
+    truth: np.ndarray
+    people: list[np.ndarray]
+
+
+def validation_frames(kind: str, people: list[tuple[np.ndarray, np.ndarray]], backgrounds: list[np.ndarray],
+                      count: int, size: tuple[int, int] = (640, 360), seed: int = 0,
+                      crowd: list[tuple[np.ndarray, np.ndarray]] | None = None) -> list[GroupFrame]:
+    """``count`` frames of ``kind`` "groups" (two or three people, all the truth) or "crowds" (a subject in
+    front of a crowd, only the subject the truth), drawn as training draws them (``group_sample``,
+    ``crowd_sample``) from ``people``, held-out photos and masks: the same frames for the same arguments, so
+    weights are compared on one set.  Portraits join portraits and whole people whole people, as in
+    training; people cut by both sides are left out (no room beside them).  A crowd is of whole people, from
+    ``crowd`` (default: ``people``)."""
+    usable = [(i, m) for i, m in people if (box := PersonBox.of(m)) is not None and not box.spans_width]
+    whole = [(i, m) for i, m in crowd or people 
+             if (box := PersonBox.of(m)) is not None and not box.portrait and not box.spans_width]
+    if not usable or (kind == "crowds" and not whole):
+        return []
+    frames = []
+    for index in range(count):
+        rng = np.random.default_rng([seed, index])
+        subject = usable[int(rng.integers(len(usable)))]
+        background = backgrounds[int(rng.integers(len(backgrounds)))]
+        if kind == "groups":
+            alike = [p for p in usable if p is not subject and is_portrait(p[1]) == is_portrait(subject[1])]
+            picks = rng.choice(len(alike), min(int(rng.integers(1, 3)), len(alike)), replace=False)
+            canvas, alphas = group_frame(subject, [alike[i] for i in picks], background, size, rng)
+            image, truth = finish(canvas, np.max(alphas, axis=0))
+        else:
+            crowd = [whole[int(i)] for i in rng.integers(len(whole), size=int(rng.integers(4, 9)))]
+            image, truth = crowd_sample(subject, crowd, background, size, rng)
+            alphas = [truth.astype(np.float32) / 255]
+        frames.append(GroupFrame(image, truth, alphas))
+    return frames
 
 
 def crowd_sample(subject: tuple[np.ndarray, np.ndarray], crowd: list[tuple[np.ndarray, np.ndarray]],
