@@ -236,6 +236,27 @@ def test_people_free_frames_are_empty_crops_and_backgrounds_and_video_blocks_sta
     assert len({is_validation(p, 0.5) for p in block}) == 1
 
 
+def test_portrait_groups_set_apart_from_groups_of_whole_people(tiny_data):
+    """``--portrait-groups 0`` with ``--groups 1``: a portrait subject is always pasted alone, while the same
+    recipe without the portrait share pastes portraits in groups."""
+    from vbg.train.data import SampleRecipe
+
+    pairs = find_pairs(tiny_data / "set")  # head-and-shoulders figures: portraits
+
+    def most_people(recipe: SampleRecipe) -> int:
+        maker = BatchMaker(pairs, [np.full((90, 160, 3), 30, np.uint8)], batch_size=1, seed=0, recipe=recipe)
+        counts = []
+        for seed in range(12):
+            _, mask = maker.sample(pairs[seed % len(pairs)], (352, 192), np.random.default_rng(seed))
+            counts.append(cv2.connectedComponents(cv2.dilate((mask > 127).astype(np.uint8),
+                                                             np.ones((9, 9), np.uint8)))[0] - 1)
+        return max(counts)
+
+    everyone = dict(composite=1.0, composite_reshaped=1.0, group=1.0, crowd=0.0)
+    assert most_people(SampleRecipe(**everyone)) >= 2
+    assert most_people(SampleRecipe(**everyone, portrait_group=0.0)) == 1
+
+
 def test_group_frames_are_reproducible_and_a_dropped_person_is_counted():
     """``validation_frames`` draws the same frames for the same arguments, its people make up the truth (a
     crowd is not the truth), and ``dropped_people`` counts a person the matte leaves out, not one it keeps

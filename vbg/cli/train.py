@@ -34,6 +34,8 @@ def add_train_parser(sub) -> None:
     p.add_argument("--groups", type=float, default=d["groups"],
                    help="share of the composites with two or three people, all of them the truth (default "
                         "%(default)s)")
+    p.add_argument("--portrait-groups", type=float, default=d["portrait_groups"], metavar="SHARE",
+                   help="--groups for portrait subjects only (default: as --groups); whole people keep --groups")
     p.add_argument("--crowds", type=float, default=d["crowds"],
                    help="share of the composites with a crowd of much smaller people behind the subject, who "
                         "are background (default %(default)s)")
@@ -63,7 +65,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         init = str(registry.resolve_weights(registry.get_spec("u2net_lite")))
     config = TrainConfig(data=args.data, backgrounds=args.backgrounds, out=args.out, init=init, epochs=args.epochs,
                          max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-                         composite=args.composite, groups=args.groups, crowds=args.crowds, blend=args.blend,
+                         composite=args.composite, groups=args.groups,
+                         portrait_groups=args.portrait_groups, crowds=args.crowds, blend=args.blend,
                          average_with=args.average_with, far_weight=args.far_weight,
                          val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()

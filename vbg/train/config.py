@@ -27,6 +27,7 @@ class TrainConfig:
     average_with: list[str] = field(default_factory=list)  # other runs' weights, averaged into weights.pth
     composite: float = 0.5  # share of samples pasted onto a background (the rest are crops of the photo)
     groups: float = 0.0  # share of the composites with two or three people (vbg.train.synthesis)
+    portrait_groups: float | None = None  # the same for portrait subjects (None: as groups)
     crowds: float = 0.0  # share of the composites with a crowd behind the subject
     val_fraction: float = 0.1
     val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels

@@ -197,8 +197,13 @@ class SampleRecipe:
     composite_reshaped: float = 0.85  # when the frame's aspect is far from the photo's (landscape from portrait)
     flip: float = 0.5
     group: float = 0.0  # of the composites: two or three people (vbg train --groups)
+    portrait_group: float | None = None  # the same for a portrait subject (None: ``group``; --portrait-groups)
     crowd: float = 0.0  # of the composites: a crowd behind the subject (vbg train --crowds)
     scene: float = 0.25  # of the composites, where scenes with no person exist: onto one of them
+
+    def group_share(self, portrait: bool) -> float:
+        """The share of groups for a subject of this kind."""
+        return self.group if not portrait or self.portrait_group is None else self.portrait_group
 
 
 class BatchMaker:
@@ -251,10 +256,11 @@ class BatchMaker:
         if pasteable and (self.backgrounds or self.scenes) and rng.random() < chance:
             background = self.background(rng)
             kind = rng.random()
-            if kind < self.recipe.group and self.people and not box.spans_width:  # no room beside a spanning one
+            group = self.recipe.group_share(box.portrait)
+            if kind < group and self.people and not box.spans_width:  # no room beside a spanning one
                 others = [self.person_like(box.portrait, rng) for _ in range(int(rng.integers(1, 3)))]
                 image, mask = group_sample((image, mask), [o for o in others if o], background, size, rng)
-            elif kind < self.recipe.group + self.recipe.crowd and self.people:
+            elif kind < group + self.recipe.crowd and self.people:
                 crowd = [self.person_like(False, rng) for _ in range(int(rng.integers(4, 9)))]
                 image, mask = crowd_sample((image, mask), [c for c in crowd if c], background, size, rng)
             else:

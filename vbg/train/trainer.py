@@ -166,6 +166,7 @@ class Trainer:
             self.val_pairs += val
         self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
                                   config.seed, SampleRecipe(composite=config.composite, group=config.groups,
+                                                            portrait_group=config.portrait_groups,
                                                             crowd=config.crowds))
         self.model = U2NETP(3, 1)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
