@@ -4,7 +4,7 @@ For each configuration (model:size:precision:resize) it prints one row with
 - the held-out validation images of each person folder (the split ``vbg train`` holds out, by file-name hash),
   segmented the way ``vbg image`` does it (OpenVINO IR with folded preprocessing, default refinement), scored
   at the photo's resolution: mIoU, images under IoU 0.8, boundary F at 2 px, MAE;
-- synthetic frames of the held-out people (``--groups``, 40 of each kind per photo folder) pasted onto the
+- synthetic frames of the held-out people (``--group-frames``, 40 of each kind per photo folder) pasted onto the
   backgrounds as ``vbg train --groups`` and ``--crowds`` paste them: groups of two or three people, all of them
   the truth, with how many people the matte drops (keeps less than half of away from the outline:
   ``dropped_people``); a subject in front of a crowd of small people, only the subject the truth;
@@ -151,8 +151,8 @@ def main() -> None:
     parser.add_argument("--cache-dir")
     parser.add_argument("--weights", help="u2netp_person rows: these weights instead of the bundled ones")
     parser.add_argument("--ramps", default="64,192", help="refinement ramps to score, ';'-separated (LOW,HIGH or off)")
-    parser.add_argument("--groups", type=int, default=40, help="group and crowd frames made per photo folder "
-                                                                 "(0: none)")
+    parser.add_argument("--group-frames", type=int, default=40,
+                        help="group and crowd frames made per photo folder (0: none)")
     parser.add_argument("--backgrounds", default=str(PERSONS / "backgrounds"), help="for the group and crowd frames")
     parser.add_argument("--json", default="out/bench_person.json")
     parser.add_argument("--figure", help="also write the before/after figure of the sample clip here")
@@ -169,7 +169,8 @@ def main() -> None:
     loaded = {g: [read_pair(p) for p in pairs] for g, pairs in groups.items()}
     still = still_noisy_scene()
     frame720 = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), FRAME_720P)
-    made = synthetic_sets(groups, loaded, load_backgrounds(args.backgrounds) if args.groups else [], args.groups)
+    backgrounds = load_backgrounds(args.backgrounds) if args.group_frames else []
+    made = synthetic_sets(groups, loaded, backgrounds, args.group_frames)
 
     counts = ({g: len(v) for g, v in loaded.items()} | {name: sum(kept) for name, (_, kept) in subsets.items()}
               | {name: len(frames) for name, frames in made.items()})
