@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 from vbg.model.convert import resolve_size  # noqa: E402
 from vbg.compose.refine import MaskRefiner, RefineConfig  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-from vbg.train.data import VIDEO_FRAME, find_pairs, follows, load_backgrounds, read_pair, split  # noqa: E402
+from vbg.train.data import find_pairs, follows, load_backgrounds, photo_people, read_pair, split  # noqa: E402
 from vbg.train.scoring import ImageScore, SetScore, score  # noqa: E402
 from vbg.train.scoring import flicker as video_flicker  # noqa: E402
-from vbg.train.synthesis import GroupFrame, validation_frames  # noqa: E402
+from vbg.train.synthesis import validation_sets  # noqa: E402
 from vbg.model.devices import cpu_name  # noqa: E402
 from bench_model import async_fps  # noqa: E402  (this folder is on sys.path when run as a script)
 
@@ -122,24 +122,6 @@ def score_images(scorer: ConfigScorer, pairs: list, items: list) -> tuple[list[I
     return [score(a, mask) for a, (_, mask) in zip(alphas, items)], flickers
 
 
-def synthetic_sets(pairs: dict[str, list], loaded: dict[str, list], backgrounds: list[np.ndarray], count: int
-                   ) -> dict[str, list[GroupFrame]]:
-    """``count`` frames of each kind per photo folder (not video frames, not people-free), drawn as ``vbg
-    train --groups`` and ``--crowds`` draw them from the held-out people: "groups", two or three people, all
-    of them the truth (a person the matte keeps less than half of counts as dropped); "crowds", a subject in
-    front of a crowd of small whole people from every photo folder, only the subject the truth."""
-    photos = {g: [(image, mask) for image, mask in items if mask.max() > 127] for g, items in loaded.items()
-              if not any(VIDEO_FRAME.match(p.image.stem) for p in pairs[g])}
-    crowd = [person for people in photos.values() for person in people]
-    out = {}
-    for group, people in photos.items():
-        for kind in ("groups", "crowds") if count and backgrounds and len(people) >= 3 else ():
-            frames = validation_frames(kind, people, backgrounds, count, crowd=crowd)
-            if frames:
-                out[f"{group} {kind}"] = frames
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", action="append", help="person folders (default: ../shared/persons/eg1800_train "
@@ -170,7 +152,8 @@ def main() -> None:
     still = still_noisy_scene()
     frame720 = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), FRAME_720P)
     backgrounds = load_backgrounds(args.backgrounds) if args.group_frames else []
-    made = synthetic_sets(groups, loaded, backgrounds, args.group_frames)
+    people = photo_people([p for g in groups for p in groups[g]], [item for g in groups for item in loaded[g]])
+    made = validation_sets(people, backgrounds, args.group_frames)
 
     counts = ({g: len(v) for g, v in loaded.items()} | {name: sum(kept) for name, (_, kept) in subsets.items()}
               | {name: len(frames) for name, frames in made.items()})

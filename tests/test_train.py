@@ -85,6 +85,25 @@ def test_a_few_steps_lower_the_loss_and_write_the_table(tiny_data, weights_path,
     assert all(float(r["ghost_pct"]) >= 0 and float(r["hole_pct"]) >= 0 for r in rows)
 
 
+def test_validation_also_reports_group_frames_without_scoring_them(tiny_data, weights_path, tmp_path):
+    """With enough held-out people, each validation also scores frames of them in groups (``--val-frames``),
+    with the people dropped, in the tables; the best-weights score stays the folders' own."""
+    from vbg.train.scoring import SetScore
+    from vbg.train.trainer import selection_score
+
+    trainer = Trainer(_config(tiny_data, weights_path, tmp_path / "run", max_steps=1, val_fraction=0.5,
+                              val_limit=None, val_frames=3))
+    trainer.run()
+    rows = list(csv.DictReader(open(tmp_path / "run" / "scores.csv")))
+    groups = [r for r in rows if r["set"] == "set groups"]
+    assert len(groups) == 2 and all(int(r["n"]) == 3 for r in groups)  # at the start and at the end
+    assert all("/" in r["dropped"] for r in groups) and all(r["dropped"] == "" for r in rows if r["set"] == "set")
+    last = trainer.history[-1]
+    assert set(last["scores"]) == {"set", "set groups"}
+    assert last["score"] == selection_score({"set": SetScore(**last["scores"]["set"])})
+    assert "| set groups |" in (tmp_path / "run" / "scores.md").read_text()
+
+
 def test_a_resumed_run_ends_where_an_uncut_run_ends(tiny_data, weights_path, tmp_path):
     whole = Trainer(_config(tiny_data, weights_path, tmp_path / "whole", max_steps=4))
     whole.run()

@@ -51,6 +51,10 @@ def add_train_parser(sub) -> None:
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
                    help="share of each folder held out for validation, chosen by file-name hash (default %(default)s)")
     p.add_argument("--val-limit", type=int, help="score at most this many validation images per folder")
+    p.add_argument("--val-frames", type=int, default=d["val_frames"], metavar="N",
+                   help="also score N frames of held-out people in groups and N before a crowd, per photo folder, "
+                        "made on the --backgrounds (reported, not part of the best-weights score; default "
+                        "%(default)s, 0: none)")
     p.add_argument("--seed", type=int, default=d["seed"], help="default %(default)s")
     p.add_argument("--bf16", choices=["auto", "on", "off"], default=d["bf16"],
                    help="bf16 autocast: auto = where the CPU has AMX or AVX512-BF16 (default %(default)s)")
@@ -68,7 +72,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          composite=args.composite, groups=args.groups,
                          portrait_groups=args.portrait_groups, crowds=args.crowds, blend=args.blend,
                          average_with=args.average_with, far_weight=args.far_weight,
-                         val_fraction=args.val_fraction, val_limit=args.val_limit, seed=args.seed, bf16=args.bf16)
+                         val_fraction=args.val_fraction, val_limit=args.val_limit,
+                         val_frames=args.val_frames, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()
     print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")
     return 0

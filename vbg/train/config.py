@@ -32,6 +32,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
     val_limit: int | None = None  # score at most this many validation images per folder
+    val_frames: int = 40  # group and crowd frames of the held-out people per photo folder and kind (0: none)
     seed: int = 0
     bf16: str = "auto"  # auto | on | off
     workers: int = 1  # threads building batches ahead

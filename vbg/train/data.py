@@ -114,6 +114,17 @@ def split(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
     return [p for p in pairs if not is_validation(p, fraction)], val
 
 
+def photo_people(pairs: list[Pair], loaded: list[tuple[np.ndarray, np.ndarray]] | None = None
+                 ) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Folder -> its photos that show a person (image, mask), for the folders of photos, not video frames
+    (three frames of one clip side by side make no group); ``loaded``: the pairs already read, in order."""
+    folders: dict[str, list] = {}
+    for pair, item in zip(pairs, loaded if loaded is not None else map(read_pair, pairs)):
+        folders.setdefault(pair.group, []).append((pair, item))
+    return {group: [item for _, item in items if item[1].max() > 127] for group, items in folders.items()
+            if not any(VIDEO_FRAME.match(pair.image.stem) for pair, _ in items)}
+
+
 def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """BGR uint8 image and uint8 mask (0/255) of the same size."""
     image = cv2.imread(str(pair.image), cv2.IMREAD_COLOR)

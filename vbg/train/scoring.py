@@ -164,6 +164,7 @@ class SetScore:
 
     def row(self) -> str:
         return (f"{self.count:5d} {self.miou:7.4f} {self.under_08:6d} {self.boundary_f:7.4f} {self.mae:7.4f} "
-                f"{self.ghost:7.3f} {self.hole:7.3f} {self.visible:5d} {self.flicker:7.3f}")
+                f"{self.ghost:7.3f} {self.hole:7.3f} {self.visible:5d} {self.flicker:7.3f} "
+                f"{f'{self.dropped}/{self.people}' if self.people else '':>7}")
 
-    HEADER = "    n    mIoU  <0.8  bndF@2     MAE ghost%F  hole%P  seen flick%F"
+    HEADER = "    n    mIoU  <0.8  bndF@2     MAE ghost%F  hole%P  seen flick%F dropped"

@@ -262,6 +262,23 @@ def validation_frames(kind: str, people: list[tuple[np.ndarray, np.ndarray]], ba
     return frames
 
 
+def validation_sets(people: dict[str, list[tuple[np.ndarray, np.ndarray]]], backgrounds: list[np.ndarray],
+                    count: int) -> dict[str, list[GroupFrame]]:
+    """``count`` frames of each kind per folder of held-out photos (``people``: folder -> photos and masks of
+    people): "<folder> groups" and "<folder> crowds" (``validation_frames``); a crowd is drawn from the whole
+    people of every folder.  Empty without backgrounds or ``count``."""
+    if not count or not backgrounds:
+        return {}
+    crowd = [person for photos in people.values() for person in photos]
+    out = {}
+    for folder, photos in people.items():
+        for kind in ("groups", "crowds"):
+            frames = validation_frames(kind, photos, backgrounds, count, crowd=crowd) if len(photos) >= 3 else []
+            if frames:
+                out[f"{folder} {kind}"] = frames
+    return out
+
+
 def crowd_sample(subject: tuple[np.ndarray, np.ndarray], crowd: list[tuple[np.ndarray, np.ndarray]],
                  background: np.ndarray, size: tuple[int, int], rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray]:

@@ -36,9 +36,10 @@ from ..model.devices import cpu_name
 from ..model.u2net import U2NETP
 from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
 from .data import (BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, follows, load_backgrounds, normalise,
-                   read_pair, split)
+                   photo_people, read_pair, split)
 from .blend import average, blend
 from .scoring import BAND_PX, SetScore, flicker, score
+from .synthesis import GroupFrame, validation_sets
 
 
 def cpu_has_bf16() -> bool:
@@ -134,12 +135,30 @@ def evaluate(model: torch.nn.Module, pairs: list[Pair], pixels: int, limit: int 
     return {name: SetScore.of(s, flickers.get(name, [])) for name, s in sorted(groups.items())}
 
 
+def evaluate_frames(model: torch.nn.Module, sets: dict[str, list[GroupFrame]], pixels: int) -> dict[str, SetScore]:
+    """Scores of made frames (``validation_sets``: groups, with the people dropped, and crowds), in fp32."""
+    was_training = model.training
+    model.eval()
+    out = {name: SetScore.of([score(predict(model, f.image, pixels), f.truth, f.people) for f in frames])
+           for name, frames in sets.items()}
+    if was_training:
+        model.train()
+        freeze_batchnorm(model)
+    return out
+
+
 def selection_score(scores: dict[str, SetScore]) -> float:
     """What "best" means: the mean over the folders of each folder's score, so that a small full-body set
     weighs as much as the portraits (portrait-only gains that forget small people must not win).  A folder
     with people scores its mIoU; a folder with no person (every hole undefined) scores 1 - its mean ghost,
-    the share of the frame left clean."""
+    the share of the frame left clean.  Made frames (groups, crowds) are reported beside it, not scored: what
+    "best" means stays what it was for the shipped weights."""
     return float(np.mean([1 - s.ghost / 100 if np.isnan(s.hole) else s.miou for s in scores.values()]))
+
+
+def dropped(s: dict) -> str:
+    """A set's dropped people as "dropped/counted", or "" for a set without group frames."""
+    return f"{s['dropped']}/{s['people']}" if s.get("people") else ""
 
 
 def atomic_save(obj, path: Path) -> None:
@@ -189,6 +208,7 @@ class Trainer:
             self.model.load_state_dict(load_state(config.init), strict=True)
         self.start = load_state(config.init) if config.blend < 1 else None  # what --blend interpolates from
         self.others = [load_state(path) for path in config.average_with]  # what --average-with averages in
+        self._made: dict[str, list[GroupFrame]] | None = None
 
     def lr_factor(self, step: int) -> float:
         if step < self.config.warmup_steps:
@@ -244,10 +264,20 @@ class Trainer:
         model.load_state_dict(blend(self.start, tuned, self.config.blend) if self.start is not None else tuned)
         return model
 
+    def made_frames(self) -> dict[str, list[GroupFrame]]:
+        """The group and crowd frames of the held-out people (``--val-frames``), made once per run."""
+        if self._made is None:
+            count = self.config.val_frames
+            count = min(count, self.config.val_limit) if self.config.val_limit is not None else count
+            people = photo_people(self.val_pairs) if count and self.batches.backgrounds else {}
+            self._made = validation_sets(people, self.batches.backgrounds, count)
+        return self._made
+
     def validate(self) -> dict[str, SetScore]:
         shipped = self.shipped_model()
         scores = evaluate(shipped, self.val_pairs, self.config.val_pixels, self.config.val_limit)
         value = selection_score(scores)
+        scores |= evaluate_frames(shipped, self.made_frames(), self.config.val_pixels)
         row = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2), "score": value,
                "scores": {k: asdict(v) for k, v in scores.items()}}
         self.history.append(row)
@@ -261,25 +291,26 @@ class Trainer:
     def write_table(self) -> None:
         """``scores.csv`` and ``scores.md``: one row per validation and folder (ghost: % of the frame; hole: %
         of the person; seen: images with a visible ghost or hole; flicker: % of the frame per frame on
-        consecutive video frames; older checkpoints' rows lack the newer columns)."""
+        consecutive video frames; dropped: people of the group frames left out, of those counted; older
+        checkpoints' rows lack the newer columns)."""
         with open(self.out / "scores.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["step", "epoch", "set", "n", "miou", "under_0.8", "boundary_f", "mae", "ghost_pct",
-                        "hole_pct", "visible", "flicker_pct"])
+                        "hole_pct", "visible", "flicker_pct", "dropped"])
             for row in self.history:
                 for name, s in row["scores"].items():
                     w.writerow([row["step"], row["epoch"], name, s["count"], f"{s['miou']:.4f}", s["under_08"],
                                 f"{s['boundary_f']:.4f}", f"{s['mae']:.4f}", f"{s.get('ghost', float('nan')):.3f}",
                                 f"{s.get('hole', float('nan')):.3f}", s.get("visible", ""),
-                                f"{s.get('flicker', float('nan')):.3f}"])
-        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE | ghost % | hole % | seen | flicker % |",
-                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                                f"{s.get('flicker', float('nan')):.3f}", dropped(s)])
+        lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE | ghost % | hole % | seen | flicker % | "
+                 "dropped |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in self.history:
             for name, s in row["scores"].items():
                 lines.append(f"| {row['step']} | {row['epoch']} | {name} | {s['count']} | {s['miou']:.4f} | "
                              f"{s['under_08']} | {s['boundary_f']:.4f} | {s['mae']:.4f} | "
                              f"{s.get('ghost', float('nan')):.3f} | {s.get('hole', float('nan')):.3f} | "
-                             f"{s.get('visible', '')} | {s.get('flicker', float('nan')):.3f} |")
+                             f"{s.get('visible', '')} | {s.get('flicker', float('nan')):.3f} | {dropped(s)} |")
         (self.out / "scores.md").write_text("\n".join(lines) + "\n")
 
     def report(self, scores: dict[str, SetScore]) -> None:
