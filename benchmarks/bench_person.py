@@ -4,10 +4,11 @@ For each configuration (model:size:precision:resize) it prints one row with
 - the held-out validation images of each person folder (the split ``vbg train`` holds out, by file-name hash),
   segmented the way ``vbg image`` does it (OpenVINO IR with folded preprocessing, default refinement), scored
   at the photo's resolution: mIoU, images under IoU 0.8, boundary F at 2 px, MAE;
-- synthetic frames of the held-out people (``--group-frames``, 40 of each kind per photo folder) pasted onto the
-  backgrounds as ``vbg train --groups`` and ``--crowds`` paste them: groups of two or three people, all of them
-  the truth, with how many people the matte drops (keeps less than half of away from the outline:
-  ``dropped_people``); a subject in front of a crowd of small people, only the subject the truth;
+- frames made of the held-out people (``--val-frames``: 40 of each kind per photo folder, as ``vbg train``
+  validates), pasted onto the backgrounds as ``vbg train --groups`` and ``--crowds`` paste them: groups of two
+  or three people, all of them the truth, with how many people the matte drops (keeps less than half of away
+  from the outline: ``dropped_people``); a subject in front of a crowd of small people, only the subject the
+  truth;
 - video flicker, for a folder of consecutive video frames (``<clip>_NNNNN``): the alpha change from frame to frame
   beyond the truth's own change, as % of the frame (``vbg.train.scoring.flicker``);
 - flicker: the mean alpha change per frame on a still 640x360 scene with sensor noise (sigma 6), with vbg's
@@ -133,7 +134,7 @@ def main() -> None:
     parser.add_argument("--cache-dir")
     parser.add_argument("--weights", help="u2netp_person rows: these weights instead of the bundled ones")
     parser.add_argument("--ramps", default="64,192", help="refinement ramps to score, ';'-separated (LOW,HIGH or off)")
-    parser.add_argument("--group-frames", type=int, default=40,
+    parser.add_argument("--val-frames", type=int, default=40,
                         help="group and crowd frames made per photo folder (0: none)")
     parser.add_argument("--backgrounds", default=str(PERSONS / "backgrounds"), help="for the group and crowd frames")
     parser.add_argument("--json", default="out/bench_person.json")
@@ -151,9 +152,9 @@ def main() -> None:
     loaded = {g: [read_pair(p) for p in pairs] for g, pairs in groups.items()}
     still = still_noisy_scene()
     frame720 = cv2.resize(cv2.imread(str(ROOT / "samples" / "person.jpg")), FRAME_720P)
-    backgrounds = load_backgrounds(args.backgrounds) if args.group_frames else []
+    backgrounds = load_backgrounds(args.backgrounds) if args.val_frames else []
     people = photo_people([p for g in groups for p in groups[g]], [item for g in groups for item in loaded[g]])
-    made = validation_sets(people, backgrounds, args.group_frames)
+    made = validation_sets(people, backgrounds, args.val_frames)
 
     counts = ({g: len(v) for g, v in loaded.items()} | {name: sum(kept) for name, (_, kept) in subsets.items()}
               | {name: len(frames) for name, frames in made.items()})
