@@ -188,7 +188,7 @@ def main() -> None:
         rows.append(row)
         cells = " | ".join(f"{s.miou:.4f} | {s.under_08} | {s.boundary_f:.4f} | {s.mae:.4f} | {s.ghost:.2f} | "
                            f"{s.hole:.2f} | {s.visible} | {s.flicker:.2f} | "
-                           f"{f'{s.dropped}/{s.people}' if s.people else ''}" for s in sets.values())
+                           f"{s.dropped_text}" for s in sets.values())
         print(f"| {settings['model']} | {settings['size']} | {settings['precision']} | {settings['resize']} {ramp} | "
               f"{cells} | {jitter:.2f} | {throughput.size} | {fps:.1f} |", flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,7 @@ def score(alpha: np.ndarray, truth: np.ndarray, people: list[np.ndarray] = ()) -
     gt = truth > 127
     pred = alpha >= 0.5
     ghost, hole = ghost_and_hole(alpha, gt)
-    dropped, counted = dropped_people(alpha, list(people)) if len(people) else (0, 0)
+    dropped, counted = dropped_people(alpha, people)
     return ImageScore(iou(pred, gt), boundary_f(pred, gt), float(np.abs(alpha - gt).mean()), ghost, hole,
                       counted, dropped)
 
@@ -162,9 +162,14 @@ class SetScore:
                    100 * float(np.mean(flickers)) if len(flickers) else float("nan"),
                    sum(s.people for s in scores), sum(s.dropped for s in scores))
 
+    @property
+    def dropped_text(self) -> str:
+        """The people dropped as "dropped/counted", or "" for a set without group frames."""
+        return f"{self.dropped}/{self.people}" if self.people else ""
+
     def row(self) -> str:
         return (f"{self.count:5d} {self.miou:7.4f} {self.under_08:6d} {self.boundary_f:7.4f} {self.mae:7.4f} "
                 f"{self.ghost:7.3f} {self.hole:7.3f} {self.visible:5d} {self.flicker:7.3f} "
-                f"{f'{self.dropped}/{self.people}' if self.people else '':>7}")
+                f"{self.dropped_text:>7}")
 
     HEADER = "    n    mIoU  <0.8  bndF@2     MAE ghost%F  hole%P  seen flick%F dropped"

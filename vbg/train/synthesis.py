@@ -239,24 +239,25 @@ def validation_frames(kind: str, people: list[tuple[np.ndarray, np.ndarray]], ba
     weights are compared on one set.  Portraits join portraits and whole people whole people, as in
     training; people cut by both sides are left out (no room beside them).  A crowd is of whole people, from
     ``crowd`` (default: ``people``)."""
-    usable = [(i, m) for i, m in people if (box := PersonBox.of(m)) is not None and not box.spans_width]
-    whole = [(i, m) for i, m in crowd or people 
+    boxed = [(person, box) for person in people if (box := PersonBox.of(person[1])) is not None
+             and not box.spans_width]
+    whole = [(i, m) for i, m in crowd or people
              if (box := PersonBox.of(m)) is not None and not box.portrait and not box.spans_width]
-    if not usable or (kind == "crowds" and not whole):
+    if not boxed or (kind == "crowds" and not whole):
         return []
     frames = []
     for index in range(count):
         rng = np.random.default_rng([seed, index])
-        subject = usable[int(rng.integers(len(usable)))]
+        subject, box = boxed[int(rng.integers(len(boxed)))]
         background = backgrounds[int(rng.integers(len(backgrounds)))]
         if kind == "groups":
-            alike = [p for p in usable if p is not subject and is_portrait(p[1]) == is_portrait(subject[1])]
+            alike = [p for p, b in boxed if p is not subject and b.portrait == box.portrait]
             picks = rng.choice(len(alike), min(int(rng.integers(1, 3)), len(alike)), replace=False)
             canvas, alphas = group_frame(subject, [alike[i] for i in picks], background, size, rng)
             image, truth = finish(canvas, np.max(alphas, axis=0))
         else:
-            crowd = [whole[int(i)] for i in rng.integers(len(whole), size=int(rng.integers(4, 9)))]
-            image, truth = crowd_sample(subject, crowd, background, size, rng)
+            members = [whole[int(i)] for i in rng.integers(len(whole), size=int(rng.integers(4, 9)))]
+            image, truth = crowd_sample(subject, members, background, size, rng)
             alphas = [truth.astype(np.float32) / 255]
         frames.append(GroupFrame(image, truth, alphas))
     return frames

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import math
+from contextlib import contextmanager
 import os
 import time
 from dataclasses import asdict
@@ -112,39 +113,44 @@ def predict(model: torch.nn.Module, image: np.ndarray, pixels: int) -> np.ndarra
     return out[0, 0].float().numpy()
 
 
+@contextmanager
+def inference_mode(model: torch.nn.Module):
+    """The model in eval mode for a validation, then back in training mode with its batch-norm statistics
+    still frozen (``freeze_batchnorm``) if it was training."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        if was_training:
+            model.train()
+            freeze_batchnorm(model)
+
+
 def evaluate(model: torch.nn.Module, pairs: list[Pair], pixels: int, limit: int | None = None
              ) -> dict[str, SetScore]:
     """Scores per folder (group), in fp32; consecutive video frames also give the flicker."""
-    was_training = model.training
-    model.eval()
     groups: dict[str, list] = {}
     flickers: dict[str, list[float]] = {}
     before = None  # (pair, alpha, mask) of the previous image
-    for pair in pairs:
-        if limit is not None and len(groups.get(pair.group, [])) >= limit:
-            continue
-        image, mask = read_pair(pair)
-        alpha = predict(model, image, pixels)
-        groups.setdefault(pair.group, []).append(score(alpha, mask))
-        if before is not None and follows(pair, before[0]):
-            flickers.setdefault(pair.group, []).append(flicker(alpha, before[1], mask, before[2]))
-        before = pair, alpha, mask
-    if was_training:
-        model.train()
-        freeze_batchnorm(model)
+    with inference_mode(model):
+        for pair in pairs:
+            if limit is not None and len(groups.get(pair.group, [])) >= limit:
+                continue
+            image, mask = read_pair(pair)
+            alpha = predict(model, image, pixels)
+            groups.setdefault(pair.group, []).append(score(alpha, mask))
+            if before is not None and follows(pair, before[0]):
+                flickers.setdefault(pair.group, []).append(flicker(alpha, before[1], mask, before[2]))
+            before = pair, alpha, mask
     return {name: SetScore.of(s, flickers.get(name, [])) for name, s in sorted(groups.items())}
 
 
 def evaluate_frames(model: torch.nn.Module, sets: dict[str, list[GroupFrame]], pixels: int) -> dict[str, SetScore]:
     """Scores of made frames (``validation_sets``: groups, with the people dropped, and crowds), in fp32."""
-    was_training = model.training
-    model.eval()
-    out = {name: SetScore.of([score(predict(model, f.image, pixels), f.truth, f.people) for f in frames])
-           for name, frames in sets.items()}
-    if was_training:
-        model.train()
-        freeze_batchnorm(model)
-    return out
+    with inference_mode(model):
+        return {name: SetScore.of([score(predict(model, f.image, pixels), f.truth, f.people) for f in frames])
+                for name, frames in sets.items()}
 
 
 def selection_score(scores: dict[str, SetScore]) -> float:
@@ -154,11 +160,6 @@ def selection_score(scores: dict[str, SetScore]) -> float:
     the share of the frame left clean.  Made frames (groups, crowds) are reported beside it, not scored: what
     "best" means stays what it was for the shipped weights."""
     return float(np.mean([1 - s.ghost / 100 if np.isnan(s.hole) else s.miou for s in scores.values()]))
-
-
-def dropped(s: dict) -> str:
-    """A set's dropped people as "dropped/counted", or "" for a set without group frames."""
-    return f"{s['dropped']}/{s['people']}" if s.get("people") else ""
 
 
 def atomic_save(obj, path: Path) -> None:
@@ -302,7 +303,7 @@ class Trainer:
                     w.writerow([row["step"], row["epoch"], name, s["count"], f"{s['miou']:.4f}", s["under_08"],
                                 f"{s['boundary_f']:.4f}", f"{s['mae']:.4f}", f"{s.get('ghost', float('nan')):.3f}",
                                 f"{s.get('hole', float('nan')):.3f}", s.get("visible", ""),
-                                f"{s.get('flicker', float('nan')):.3f}", dropped(s)])
+                                f"{s.get('flicker', float('nan')):.3f}", SetScore(**s).dropped_text])
         lines = ["| step | epoch | set | n | mIoU | < 0.8 | boundary F | MAE | ghost % | hole % | seen | flicker % | "
                  "dropped |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in self.history:
@@ -310,7 +311,7 @@ class Trainer:
                 lines.append(f"| {row['step']} | {row['epoch']} | {name} | {s['count']} | {s['miou']:.4f} | "
                              f"{s['under_08']} | {s['boundary_f']:.4f} | {s['mae']:.4f} | "
                              f"{s.get('ghost', float('nan')):.3f} | {s.get('hole', float('nan')):.3f} | "
-                             f"{s.get('visible', '')} | {s.get('flicker', float('nan')):.3f} | {dropped(s)} |")
+                             f"{s.get('visible', '')} | {s.get('flicker', float('nan')):.3f} | {SetScore(**s).dropped_text} |")
         (self.out / "scores.md").write_text("\n".join(lines) + "\n")
 
     def report(self, scores: dict[str, SetScore]) -> None:
