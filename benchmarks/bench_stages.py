@@ -113,7 +113,10 @@ def parse_sets(items: list[str]) -> dict:
         if key not in types:
             raise SystemExit(f"--set: unknown RunConfig key {key!r}")
         words = {"true": True, "false": False, "none": None}
-        out[key] = words[value.lower()] if value.lower() in words else int(value) if value.isdigit() else value
+        if str(types[key]).startswith("list"):  # e.g. --set background=a.jpg,b.jpg
+            out[key] = value.split(",")
+        else:
+            out[key] = words[value.lower()] if value.lower() in words else int(value) if value.isdigit() else value
     return out
 
 

@@ -126,20 +126,32 @@ def test_input_size_parsing():
     assert str(InputSize.parse(256)) == "256x256"
 
 
-@pytest.mark.parametrize("shape", [(192, 320), (224, 288), (100, 77)])
-def test_the_exported_fused_map_equals_the_networks_own(weights_path, shape):
-    """The IR's fused map (side maps resized by matrix products, ``FusedOutput``) is the network's first output."""
+def test_one_backbone_conversion_gives_the_networks_fused_map_at_every_size(weights_path):
+    """The backbone is traced once with a dynamic input; each size adds the matrix-product resizes, the sum and
+    the sigmoid in OpenVINO (``fuse.fused_model``).  At each size, that graph computes the network's own fused
+    map (its first output), and the matrices are PyTorch's bilinear resize, not an approximation of it."""
+    import openvino as ov
     import torch
 
-    from vbg.model.u2net import U2NETP, FusedOutput, bilinear_matrix, upsample_like
+    from vbg.model.convert import convert_backbone
+    from vbg.model.fuse import fused_model
+    from vbg.model.u2net import U2NETP, bilinear_matrix, upsample_like
+    from vbg.model.weights import get_spec
 
     net = U2NETP()
     net.load_state_dict(torch.load(weights_path, map_location="cpu"))
     net.eval()
-    x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        assert torch.allclose(FusedOutput(net)(x), net(x)[0], atol=1e-6)
-    side = torch.randn(1, 1, 6, 10)  # the matrices are PyTorch's bilinear resize, not an approximation of it
+    backbone = convert_backbone(get_spec("u2net_lite"), weights_path, net)
+    core = ov.Core()
+    for shape in [(192, 320), (288, 224), (64, 96)]:
+        x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
+        compiled = core.compile_model(fused_model(backbone, *shape), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        with torch.no_grad():
+            expected = net(x)[0].numpy()
+        got = compiled(x.numpy())[0]
+        assert got.shape == expected.shape == (1, 1, *shape)
+        assert np.abs(got - expected).max() < 1e-4, shape
+    side = torch.randn(1, 1, 6, 10)
     target = torch.zeros(1, 1, 192, 320)
     by_matrices = bilinear_matrix(192, 6) @ side @ bilinear_matrix(320, 10).T
     assert torch.allclose(by_matrices, upsample_like(side, target), atol=1e-6)

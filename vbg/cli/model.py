@@ -51,8 +51,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"       capabilities: {', '.join(info.capabilities)}")
         print(f"       vbg precisions: {', '.join(precisions)}")
         measured = cached_lines(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
-        print(f"       --precision auto: files and images take {default_precision(core, info.name)} (what this device "
-              f"computes accurately); live inputs take the most accurate precision whose measured model fps is "
+        print(f"       --precision auto: video files take {default_precision(core, info.name, video=True)}, images "
+              f"{default_precision(core, info.name)} (measured fastest at the same accuracy); live inputs take the most accurate precision whose measured model fps is "
               f">= {HEADROOM:g} x the camera's, give each frame its own mask when it is >= {LIVE_MARGIN:g} x, "
               f"and step --size auto down to auto:{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when it is under "
               f"{SIZE_MARGIN:g} x" + ("; measured here:" if measured else "; not measured yet (first live run)"))

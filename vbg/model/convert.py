@@ -6,11 +6,14 @@ divide-by-image-maximum of the official preprocessing, ImageNet mean/scale, and 
 Callers therefore do no per-frame numpy work before inference.
 
 Converted models are cached on disk, keyed by everything that changes the IR (weights hash, model, input size,
-IR precision, resize mode, OpenVINO version), so only the first start pays for torch and conversion.
+IR precision, resize mode, OpenVINO version).  Torch traces the network once per model and weights, with a
+dynamic input (the backbone); each input size is made from that backbone without torch (``vbg.model.fuse``), so a
+new photo shape costs a tenth of a second and a compile, not a conversion.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
 from .. import choices
 from ..errors import VbgError, notice
+from . import fuse
 from .ircache import cached_ir
 from .weights import ModelSpec, file_sha256, load_checked
 
@@ -131,33 +135,36 @@ def openvino_version() -> str:
     return ov.get_version().split("-")[0]
 
 
-#: what the first-use line promises: measured 7-8 s on 2 cores (torch import 0.9 s, tracing and conversion 4.8 s,
-#: the first compile), docs/measurements.md "First run"
-CONVERT_SECONDS = 10
+#: what the first-use line promises: tracing and converting the backbone, measured 15-25 s on 2 cores (torch import,
+#: tracing, conversion); every input size after that is built from it in about 0.1 s (``vbg.model.fuse``)
+CONVERT_SECONDS = 25
 
-#: how the graph is built: 2 = the fused map from matrix-product side resizes (``u2net.FusedOutput``)
-GRAPH_VERSION = 2
+#: how the graph is built: 2 = the fused map from matrix-product side resizes; 3 = the same, around a backbone
+#: converted once for every size (``u2net.WeightedSides`` + ``fuse.fused_model``)
+GRAPH_VERSION = 3
+BACKBONE = "backbone"  # the size part of a backbone entry's name
 
 
 @dataclass(frozen=True)
 class IRKey:
-    """Everything that changes a converted model; its string form names the cache entry."""
+    """Everything that changes a converted model; its string form names the cache entry.  ``size`` None is the
+    backbone (any size, no folded input handling), from which each size's entry is built."""
 
     model: str
     weights_sha256: str
-    size: InputSize
+    size: InputSize | None
     precision: str  # the IR's weight format: fp32 or fp16
-    resize: str
+    resize: str | None
     openvino: str
 
     @property
     def dirname(self) -> str:
-        return (f"{self.model}-{self.size}-{self.precision}-{self.resize}-"
-                f"{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}")
+        shape = f"{self.size}-{self.precision}-{self.resize}" if self.size else f"{BACKBONE}-{self.precision}"
+        return f"{self.model}-{shape}-{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}"
 
 
-def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
-    """Make ``model`` take uint8 NHWC BGR frames of any size and return a uint8 matte.
+def fold_input(model: ov.Model, resize: str) -> PrePostProcessor:
+    """A PrePostProcessor that makes ``model`` take uint8 NHWC BGR frames of any size (``build()`` it).
 
     Order matters for accuracy: resize first (on float), then the official "divide by the image maximum"
     (written as ``x * 255 / max(x)`` so the mean/scale stay in 0..255 units), then mean and scale.
@@ -171,9 +178,6 @@ def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
         peak = ops.reduce_max(node, ops.constant(np.array([1, 2, 3], np.int64)), keep_dims=True)
         peak = ops.maximum(peak, ops.constant(np.float32(1.0)))  # a black frame stays black, not NaN
         return ops.multiply(node, ops.divide(ops.constant(np.float32(255.0)), peak)).output(0)
-
-    def to_u8_range(node: ov.Output) -> ov.Output:
-        return ops.add(ops.multiply(node, ops.constant(np.float32(255.0))), ops.constant(np.float32(0.5))).output(0)
 
     ppp = PrePostProcessor(model)
     ppp.input().tensor() \
@@ -189,57 +193,93 @@ def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
         .custom(divide_by_max) \
         .mean(list(MEAN_RGB)) \
         .scale(list(SCALE_RGB))
+    return ppp
+
+
+def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
+    """Make ``model`` take uint8 NHWC BGR frames of any size (``fold_input``) and return a uint8 matte."""
+    def to_u8_range(node: ov.Output) -> ov.Output:
+        return ops.add(ops.multiply(node, ops.constant(np.float32(255.0))), ops.constant(np.float32(0.5))).output(0)
+
+    ppp = fold_input(model, resize)
     ppp.output().postprocess().custom(to_u8_range)
     ppp.output().tensor().set_element_type(ov.Type.u8)
     return ppp.build()
 
 
-def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize, module=None) -> ov.Model:
-    """Trace the checkpoint with ``openvino.convert_model``, keeping only the fused output, static input shape.
+def preprocessor(size: InputSize, resize: str) -> ov.Model:
+    """Frames -> the float NCHW tensor the backbone reads at ``size``: the folded input handling alone (what
+    calibration feeds the backbone, so that it sees exactly what it will see at run time)."""
+    param = ops.parameter([1, 3, size.height, size.width], np.float32, name="x")
+    return fold_input(ov.Model([ops.result(param)], [param], "input"), resize).build()
 
-    ``input=`` is passed explicitly: ``example_input`` alone would leave the input shape dynamic.
-    """
+
+def convert_backbone(spec: ModelSpec, weights: Path, module=None) -> ov.Model:
+    """Trace the checkpoint's weighted side maps (``u2net.WeightedSides``) with ``openvino.convert_model``, with a
+    dynamic spatial input, so that ``fuse.fused_model`` can make any size of it."""
     import torch
 
-    from .u2net import FusedOutput
+    from .u2net import WeightedSides
 
     module = module if module is not None else load_checked(spec, weights)
-    shape = (1, 3, size.height, size.width)
     with torch.no_grad():
-        model = ov.convert_model(FusedOutput(module), example_input=torch.zeros(shape), input=[shape])
-    model.outputs[0].get_tensor().set_names({"alpha"})
-    return model
+        return ov.convert_model(WeightedSides(module), example_input=torch.zeros(1, 3, 256, 256),
+                                input=[(1, 3, -1, -1)])
+
+
+def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize, module=None) -> ov.Model:
+    """The network at ``size`` without folded input handling (float NCHW RGB in, the fused map out)."""
+    return fuse.fused_model(convert_backbone(spec, weights, module), size.height, size.width)
+
+
+def build_backbone(spec: ModelSpec, weights: Path, precision: str, cache: Path, force: bool = False) -> Path:
+    """The cached backbone IR (``precision`` fp32 or fp16 weights), converting it first if needed: the only
+    step that needs torch, once per model and weights, whatever the sizes."""
+    key = IRKey(spec.name, file_sha256(weights), None, precision, None, openvino_version())
+    entry = cache / "ir" / key.dirname
+
+    def convert() -> tuple[ov.Model, dict]:
+        module = load_checked(spec, weights)  # a bad checkpoint is its own one-line error, before the notice
+        fp16 = " in fp16" if precision == "fp16" else ""
+        if not entry.is_dir():  # the first time; a damaged entry says so itself (ircache)
+            notice(f"first use of {spec.name}{fp16}: converting it to OpenVINO once, about {CONVERT_SECONDS} s on "
+                   f"2 cores; later runs, at any size, load it from {cache / 'ir'}")
+        return convert_backbone(spec, weights, module), {
+            "model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256, "input_size": "any",
+            "precision": precision, "openvino": key.openvino, "graph": GRAPH_VERSION}
+
+    return cached_ir(entry, convert, force=force, compress_to_fp16=precision == "fp16")
 
 
 def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, resize: str,
              cache: Path, force: bool = False, calibration: str | Path | None = None) -> Path:
-    """The cached IR for these settings, converting it first if needed.  Returns the ``.xml`` path.
+    """The cached IR for these settings, made from the model's backbone if needed.  Returns the ``.xml`` path.
 
-    The entry is locked, written and checked as every cache entry is (``vbg.model.ircache``).  ``int8``
-    quantises the fp32 IR on the frames of ``calibration`` (a folder; default: the bundled samples), see
-    ``vbg.model.quantize``.
+    The backbone is converted (or, for ``int8``, quantised on the frames of ``calibration``, a folder; default:
+    the bundled samples, see ``vbg.model.quantize``) once per model; each size's entry is that backbone reshaped
+    with the fused output and the input handling added, a tenth of a second.  Entries are locked, written and
+    checked as every cache entry is (``vbg.model.ircache``).  ``force`` makes the backbone and the entry again.
     """
     if precision not in PRECISIONS:
         raise VbgError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if resize not in RESIZE_MODES:
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
+    key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
     if precision == "int8":
-        from .quantize import CalibrationSet, build_int8_ir
+        from .quantize import CalibrationSet, build_int8_backbone, int8_suffix
 
         calibration_set = CalibrationSet.find(calibration)  # a bad folder fails before any conversion
-        return build_int8_ir(build_ir(spec, weights, size, "fp32", resize, cache), calibration_set, force)
-    key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
-    entry = cache / "ir" / key.dirname
+        backbone = build_int8_backbone(build_backbone(spec, weights, "fp32", cache), calibration_set, force)
+        entry = cache / "ir" / (key.dirname.replace("-fp32-", "-int8-", 1) + int8_suffix(calibration_set))
+    else:
+        backbone = build_backbone(spec, weights, key.precision, cache, force)
+        entry = cache / "ir" / key.dirname
 
-    def convert() -> tuple[ov.Model, dict]:
-        module = load_checked(spec, weights)  # a bad checkpoint is its own one-line error, before the notice
-        fp16 = " in fp16" if key.precision == "fp16" else ""
-        if not entry.is_dir():  # the first time; a damaged entry says so itself (ircache)
-            notice(f"first use of {spec.name} at {size}{fp16} with {resize} resize: converting it to OpenVINO once, "
-                   f"about {CONVERT_SECONDS} s on 2 cores; later runs load it from {cache / 'ir'}")
-        model = fold_preprocessing(convert_to_openvino(spec, weights, size, module), resize)
-        return model, {"model": spec.name, "weights": str(weights), "weights_sha256": key.weights_sha256,
-                       "input_size": str(size), "precision": key.precision, "resize": resize, "openvino": key.openvino,
-                       "graph": GRAPH_VERSION}
+    def assemble() -> tuple[ov.Model, dict]:
+        model = fold_preprocessing(fuse.fused_model(ov.Core().read_model(backbone), size.height, size.width), resize)
+        meta = json.loads((backbone.parent / "meta.json").read_text())
+        meta.pop("files", None)
+        meta.update({"input_size": str(size), "resize": resize, "backbone": backbone.parent.name})
+        return model, meta
 
-    return cached_ir(entry, convert, force=force, compress_to_fp16=key.precision == "fp16")
+    return cached_ir(entry, assemble, force=force, compress_to_fp16=key.precision == "fp16")

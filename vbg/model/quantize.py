@@ -1,14 +1,15 @@
-"""INT8 post-training quantisation of the cached fp32 IR with NNCF, cached like the other IRs.
+"""INT8 post-training quantisation of the cached fp32 backbone with NNCF, once per model, cached like the other IRs.
 
-The fp32 IR already carries the folded preprocessing (uint8 NHWC BGR frames of any size in, uint8 matte out),
-so calibration items are plain uint8 frames: by default the frames of ``samples/person_720p.mp4`` plus
-``samples/person.jpg``, or the images and videos of a folder the user gives (``--calibration DIR``).
+The backbone (``convert.build_backbone``) takes any input size, so it is quantised once and every size is then
+built from the int8 backbone as from the fp32 one (``fuse.fused_model``): a new size costs a tenth of a second,
+not another quantisation.  Calibration items are the frames of ``samples/person_720p.mp4`` plus
+``samples/person.jpg`` by default, or the images and videos of a folder the user gives (``--calibration DIR``),
+each put through the folded input handling (``convert.preprocessor``) at the size ``--size auto`` gives its shape.
 
 What NNCF is told, and why (measured on the 18 reference images, mean MAE vs the official maps, 320x320):
 
-- The preprocessing and postprocessing subgraphs (convert, resize, divide-by-max, mean/scale, sigmoid and the
-  0..255 scaling) are kept in float through ``IgnoredScope``.  Left alone, NNCF puts FakeQuantize nodes on the
-  input frame, on the resized image and on the 255/max factor.
+- The folded pre- and postprocessing are not part of the backbone, so they stay in float; the weighting of the
+  side maps at its end is kept in float through ``IgnoredScope``.
 - Bias correction is off.  U2NETP has batch-norm-folded channels with almost-zero weights and large biases;
   fast bias correction moved the mask far from the reference (MAE 0.089), the full algorithm less (0.052).
 - Convolutions whose input has a few channels far larger than the rest stay in float.  One activation scale per
@@ -44,7 +45,7 @@ SUBSET_SIZE = 32
 #: A convolution stays in float when its largest input channel exceeds the median channel by this factor.
 OUTLIER_RATIO = 12.0
 #: Part of the cache key; bumped whenever the recipe above changes, so older cached INT8 IRs are not reused.
-RECIPE = f"r1s{SUBSET_SIZE}"
+RECIPE = f"r2s{SUBSET_SIZE}"  # r2: the backbone, once for every size, on the folded input handling's tensors
 
 
 def nncf_version() -> str:
@@ -113,10 +114,24 @@ class CalibrationSet:
         return frames[:limit]
 
 
-def int8_dirname(fp32_dirname: str, calibration: CalibrationSet) -> str:
-    """Cache entry name: the fp32 IR's key with the precision swapped, plus calibration hash and NNCF version."""
-    return (fp32_dirname.replace("-fp32-", "-int8-", 1)
-            + f"-cal{calibration.sha256[:12]}-nncf{nncf_version()}-{RECIPE}")
+def int8_suffix(calibration: CalibrationSet) -> str:
+    """What an int8 entry's name adds to the fp32 key: the calibration hash, NNCF's version and the recipe."""
+    return f"-cal{calibration.sha256[:12]}-nncf{nncf_version()}-{RECIPE}"
+
+
+def calibration_inputs(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The backbone's float input for each frame, made by the folded input handling itself
+    (``convert.preprocessor``) at the size ``--size auto`` gives the frame's shape (the backbone takes any)."""
+    from .convert import preprocessor, resolve_size
+
+    core, made = ov.Core(), {}
+    inputs = []
+    for frame in frames:
+        size = resolve_size("auto", (frame.shape[1], frame.shape[0]))
+        if size not in made:
+            made[size] = core.compile_model(preprocessor(size, "antialias"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        inputs.append(np.array(made[size](np.ascontiguousarray(frame)[None])[0]))
+    return inputs
 
 
 def _float_regions(model: ov.Model) -> list[str]:
@@ -140,41 +155,46 @@ def _float_regions(model: ov.Model) -> list[str]:
     return names
 
 
-def outlier_convolutions(model: ov.Model, frames: list[np.ndarray], ratio: float = OUTLIER_RATIO) -> list[str]:
-    """Convolutions whose input's largest channel (max |x| over ``frames``) exceeds the median channel ``ratio``x.
+def outlier_convolutions(model: ov.Model, inputs: list[np.ndarray], ratio: float = OUTLIER_RATIO) -> list[str]:
+    """Convolutions whose input's largest channel (max |x| over ``inputs``) exceeds the median channel ``ratio``x.
 
-    Runs the float model once per frame with every convolution input added as an output.
+    Runs the float model once per input with each convolution input's per-channel peak added as an output (the
+    peaks are reduced inside OpenVINO: copying the whole activations out to NumPy took 28 s of a minute).
     """
-    probe = model.clone()
-    convs = [op for op in probe.get_ordered_ops() if op.get_type_name() == "Convolution"]
-    probe.add_outputs([conv.input_value(0) for conv in convs])
+    import openvino.opset13 as ops
+
+    model = model.clone()  # the peak nodes hang off its convolutions' inputs
+    convs = [op for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"]
+    axes = ops.constant(np.array([0, 2, 3], np.int64))
+    peak_outputs = [ops.reduce_max(ops.abs(conv.input_value(0)), axes, keep_dims=False).output(0) for conv in convs]
+    probe = ov.Model(peak_outputs, model.get_parameters(), "peaks")
     compiled = ov.Core().compile_model(probe, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     peaks: list[np.ndarray] | None = None
-    for frame in frames:
-        outputs = list(compiled(np.ascontiguousarray(frame)[None]).values())[1:]
-        current = [np.abs(o).max(axis=(0, 2, 3)) for o in outputs]
+    for item in inputs:
+        current = list(compiled(item).values())
         peaks = current if peaks is None else [np.maximum(a, b) for a, b in zip(peaks, current)]
     assert peaks is not None
     return [conv.get_friendly_name() for conv, peak in zip(convs, peaks)
             if peak.max() > ratio * max(float(np.median(peak)), 1e-6)]
 
 
-def build_int8_ir(fp32_xml: Path, calibration_set: CalibrationSet, force: bool = False) -> Path:
-    """The cached INT8 IR next to the fp32 IR at ``fp32_xml``, quantising it first if needed.  Returns the .xml.
-    Same cache rules as every IR (``vbg.model.ircache``)."""
-    final = fp32_xml.parent.parent / int8_dirname(fp32_xml.parent.name, calibration_set)
+def build_int8_backbone(fp32_xml: Path, calibration_set: CalibrationSet, force: bool = False) -> Path:
+    """The cached INT8 backbone next to the fp32 backbone at ``fp32_xml``, quantising it first if needed: once per
+    model, weights and calibration, for every input size.  Returns the .xml.  Same cache rules as every IR
+    (``vbg.model.ircache``)."""
+    final = fp32_xml.parent.parent / (fp32_xml.parent.name.replace("-fp32-", "-int8-", 1) + int8_suffix(calibration_set))
 
     def quantize() -> tuple[ov.Model, dict]:
         if not final.is_dir():  # the first time; a damaged entry says so itself (ircache)
-            notice(f"first use of int8 for {fp32_xml.parent.name}: quantising it with NNCF once, under a minute "
-                   f"on 2 cores; later runs load it from {final.parent}")
+            notice(f"first use of int8 for {fp32_xml.parent.name.split('-')[0]}: quantising it with NNCF once, "
+                   f"about a minute on 2 cores, for every input size; later runs load it from {final.parent}")
         return quantize_model(fp32_xml, calibration_set)
 
     return cached_ir(final, quantize, force=force, doing="quantising")
 
 
 def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Model, dict]:
-    """Quantise the fp32 IR at ``fp32_xml``; returns the model and its cache metadata."""
+    """Quantise the fp32 backbone at ``fp32_xml``; returns the model and its cache metadata."""
     import logging
 
     import nncf
@@ -183,12 +203,14 @@ def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Mode
     start = time.perf_counter()
     model = ov.Core().read_model(fp32_xml)
     frames = calibration.frames()
-    keep_float = outlier_convolutions(model, frames)
+    inputs = calibration_inputs(frames)
+    keep_float = outlier_convolutions(model, inputs)
     ignored = nncf.IgnoredScope(names=_float_regions(model) + keep_float, validate=False)
     quantized = nncf.quantize(
-        model, nncf.Dataset([np.ascontiguousarray(f)[None] for f in frames]), subset_size=len(frames),
+        model, nncf.Dataset(inputs), subset_size=len(inputs),
         ignored_scope=ignored, advanced_parameters=nncf.AdvancedQuantizationParameters(disable_bias_correction=True))
     meta = json.loads((fp32_xml.parent / "meta.json").read_text())
+    meta.pop("files", None)
     meta.update({"precision": "int8", "nncf": nncf_version(), "recipe": RECIPE,
                  "calibration": [str(f) for f in calibration.files], "calibration_sha256": calibration.sha256,
                  "calibration_frames": len(frames), "float_convolutions": keep_float,

@@ -124,12 +124,12 @@ class Segmenter:
 
     def _auto_precision(self, cache: Path) -> str:
         """Measured on this machine (cached) for live inputs: see ``autotune``.  Files, stills and meta devices
-        take the rule of thumb from the device's abilities: bf16 where the CPU has it, fp16 on GPU/NPU, else
-        fp32.  Why: a file job loses no frame however slow the model is, so its output must not depend on how
+        take the rule from measurements on these CPUs (``devices.default_precision``: int8 for files, bf16 for
+        photos where the CPU has it, fp16 on GPU/NPU).  Why: a file job loses no frame however slow the model is, so its output must not depend on how
         busy the machine was at the hour it ran; only a camera, which cannot wait, needs the measurement."""
         config = self.config
         if not (self._measurable and config.live):
-            return default_precision(self.core, config.device)
+            return default_precision(self.core, config.device, video=config.target_fps is not None)
         self.precision_choice = choose_precision(self.core, config.device, self._key(), config.target_fps, cache,
                                                  self._compile_throughput(cache), self._probe)
         notice(self.precision_choice.explain())

@@ -154,42 +154,32 @@ class U2NETP(_U2NetBase):
 
 
 def bilinear_matrix(size_out: int, size_in: int) -> torch.Tensor:
-    """(size_out, size_in) weights of 1-D bilinear resizing with align_corners=False, PyTorch's formula: for a
-    fixed size, ``upsample_like`` on an (h, w) map equals ``rows @ map @ cols.T``."""
-    scale = size_in / size_out
-    src = ((torch.arange(size_out, dtype=torch.float64) + 0.5) * scale - 0.5).clamp(min=0)
-    low = src.floor().long().clamp(max=size_in - 1)
-    high = (low + 1).clamp(max=size_in - 1)
-    frac = src - low
-    weights = torch.zeros(size_out, size_in, dtype=torch.float64)
-    rows = torch.arange(size_out)
-    weights[rows, low] += 1 - frac
-    weights[rows, high] += frac
-    return weights.float()
+    """``vbg.model.fuse.bilinear_matrix`` as a tensor: for a fixed size, ``upsample_like`` on an (h, w) map
+    equals ``rows @ map @ cols.T``."""
+    from .fuse import bilinear_matrix as matrix
+
+    return torch.from_numpy(matrix(size_out, size_in))
 
 
-class FusedOutput(nn.Module):
-    """Wraps a U^2-Net so that tracing keeps only the fused map (the side sigmoids are dropped from the graph),
-    computed the cheap way: the fusing 1x1 convolution is a weighted sum of the six side maps, and each 1-channel
-    side map is resized by two small matrix products instead of OpenVINO's Interpolate, which took 0.5 ms per
-    map at 320x192 (about 7 % of the model; docs/architecture.md).  Same values to float rounding."""
+class WeightedSides(nn.Module):
+    """What vbg converts: the six side maps, each already multiplied by its weight in the fusing 1x1 convolution
+    (the first with the bias added), before any resize.  Nothing in it depends on the input size, so one
+    conversion with a dynamic input serves every size; ``vbg.model.fuse.fused_model`` adds the resize by matrix
+    products, the sum and the sigmoid for each size.  Summed after that resize, the maps give exactly the
+    network's fused output (the 1x1 convolution is a weighted sum, and resizing is linear).
+
+    A network whose fusing convolution does not read six maps is returned whole: its fused map, one output."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         net = self.net
-        if net.outconv.in_channels != 6:  # more than one output channel: the plain way
-            return net(x)[0]
+        if net.outconv.in_channels != 6:
+            return (net(x)[0],)
         dec = net.decode(x)
-        first = net.side1(dec[1])
-        height, width = first.shape[2:]
         weights = net.outconv.weight.reshape(6)
-        fused = net.outconv.bias.reshape(1, 1, 1, 1) + weights[0] * first
-        for i in range(2, 7):
-            side = getattr(net, f"side{i}")(dec[i])
-            rows = bilinear_matrix(height, side.shape[2])
-            cols = bilinear_matrix(width, side.shape[3]).T
-            fused = fused + weights[i - 1] * (rows @ side @ cols)
-        return torch.sigmoid(fused)
+        sides = [net.outconv.bias.reshape(1, 1, 1, 1) + weights[0] * net.side1(dec[1])]
+        sides += [weights[i - 1] * getattr(net, f"side{i}")(dec[i]) for i in range(2, 7)]
+        return tuple(sides)

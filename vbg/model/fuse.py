@@ -1,0 +1,54 @@
+"""The fused map, built in OpenVINO around a converted backbone: one conversion serves every input size.
+
+U^2-Net fuses its six side maps with a 1x1 convolution over their concatenation, after resizing five of them to
+full size.  A 1x1 convolution over one-channel maps is a weighted sum, and a fixed-size bilinear resize is two
+small matrix products (rows x map x columns), which OpenVINO runs faster than Interpolate (docs/architecture.md).
+The matrices depend on the input size, so they cannot be traced once for all sizes.  The backbone is therefore
+converted once with a dynamic spatial input and returns the six side maps already weighted
+(``u2net.WeightedSides``); ``fused_model`` reshapes it to one size and adds the sum, the matrices and the sigmoid
+here, in NumPy and OpenVINO ops, in about 0.1 s instead of the 15-25 s that tracing and converting take.
+No torch is needed, so a new photo shape or camera size costs a compile, not a conversion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
+
+
+def bilinear_matrix(size_out: int, size_in: int) -> np.ndarray:
+    """(size_out, size_in) float32 weights of 1-D bilinear resizing with align_corners=False, PyTorch's formula:
+    for a fixed size, resizing an (h, w) map equals ``rows @ map @ cols.T``."""
+    scale = size_in / size_out
+    src = np.clip((np.arange(size_out, dtype=np.float64) + 0.5) * scale - 0.5, 0, None)
+    low = np.minimum(np.floor(src).astype(np.int64), size_in - 1)
+    high = np.minimum(low + 1, size_in - 1)
+    frac = src - low
+    weights = np.zeros((size_out, size_in), np.float64)
+    rows = np.arange(size_out)
+    np.add.at(weights, (rows, low), 1 - frac)
+    np.add.at(weights, (rows, high), frac)
+    return weights.astype(np.float32)
+
+
+def fused_model(backbone: ov.Model, height: int, width: int) -> ov.Model:
+    """The network at ``height`` x ``width``: ``backbone`` (float NCHW in, weighted side maps out, any size)
+    reshaped, its side maps resized to full size by matrix products, summed and put through the sigmoid.
+
+    A backbone with one output already gives the fused probability (a U^2-Net whose fusing convolution has other
+    than six inputs is converted whole); it is only reshaped."""
+    model = backbone.clone()
+    model.reshape({model.input(0): ov.PartialShape([1, 3, height, width])})
+    sides = [result.input_value(0) for result in model.get_results()]
+    fused = sides[0]
+    if len(sides) > 1:
+        for side in sides[1:]:
+            side_height, side_width = side.get_shape()[2:]
+            rows = ops.constant(bilinear_matrix(height, side_height))
+            cols = ops.constant(np.ascontiguousarray(bilinear_matrix(width, side_width).T))
+            fused = ops.add(fused, ops.matmul(ops.matmul(rows, side, False, False), cols, False, False)).output(0)
+        fused = ops.sigmoid(fused).output(0)
+    out = ov.Model([fused], model.get_parameters(), "u2net")
+    out.outputs[0].get_tensor().set_names({"alpha"})
+    return out
