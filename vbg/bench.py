@@ -357,8 +357,9 @@ def plot_throughput(results: list[CellResult], title: str = "vbg bench: throughp
     precision's colour, named in the legend.  Async throughput is the bar; pipeline fps is the dot on it.
     Groups that did not run are labelled with their status.
 
-    Returns the PNG, or None when no cell was measured (nothing to draw).  The title is wrapped to the figure's width and the
-    figure is saved with a tight bounding box, so neither the title nor the legend beside the axes is clipped.
+    Returns the PNG, or None when no cell was measured (nothing to draw).  The title is wrapped to the figure's
+    width and the figure is saved with a tight bounding box, so neither the title nor the legend beside the axes
+    is clipped.
     """
     import textwrap
 

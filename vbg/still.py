@@ -56,7 +56,8 @@ def image_config(**settings) -> RunConfig:
 
     unknown = sorted(set(settings) - set(IMAGE_SETTINGS))
     if unknown:
-        raise VbgError(f"unknown image setting {', '.join(map(repr, unknown))}: choose from {', '.join(IMAGE_SETTINGS)}")
+        raise VbgError(f"unknown image setting {', '.join(map(repr, unknown))}: choose from "
+                       f"{', '.join(IMAGE_SETTINGS)}")
     defaults = {key: getattr(SegmenterConfig, key) for key in STILL_MODEL_DEFAULTS}
     return make_config(None, **{**defaults, **settings})
 
