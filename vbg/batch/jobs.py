@@ -105,9 +105,9 @@ def refuse_replacing(jobs: list[BatchJob], key: str, overwrite: bool) -> None:
     if found:
         shown = ", ".join(f"{job.output} ({why})" for job, why in found[:3])
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-        results = "result" if len(found) == 1 else "results"
+        results, them = ("result", "it") if len(found) == 1 else ("results", "them")
         raise VbgError(f"{len(found)} existing {results} would be replaced: {shown}{more}: add -y (--overwrite) to "
-                       f"replace them, or choose another -o folder")
+                       f"replace {them}, or choose another -o folder")
 
 
 def write_sidecar(job: BatchJob, key: str, **facts) -> None:
