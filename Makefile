@@ -56,10 +56,10 @@ V4L2VM ?= $(abspath ../shared/v4l2vm)
 test: $(VENV)/.test-extras system-deps
 	$(BIN)/python -m pytest -q
 
-# REFERENCE: the official U2NETP maps, for the MAE columns (skipped when the folder is absent)
+# REFERENCE: the official U2NETP maps, for the MAE columns of the official weights (skipped when the folder is absent)
 REFERENCE ?= $(abspath ../shared/testdata/u2netp_reference)
 bench: venv
-	$(BIN)/vbg bench $(if $(wildcard $(REFERENCE)/images),--reference $(REFERENCE)) --out out/bench
+	$(BIN)/vbg bench $(if $(wildcard $(REFERENCE)/images),--model u2net_lite --reference $(REFERENCE)) --out out/bench
 	$(BIN)/python benchmarks/bench_baseline.py
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -172,10 +173,57 @@ def test_changed_settings_redo_only_what_they_change(tmp_path, inputs, model_cac
     first = run_vbg(*base, "--color", "0,255,0")
     assert first.returncode == 0 and "| done |" in first.stdout, first.stderr
     assert "| skipped |" in run_vbg(*base, "--color", "0,255,0").stdout
-    redo = run_vbg(*base, "--color", "255,0,0")
+    redo = run_vbg(*base, "--color", "255,0,0", "-y")
     assert "| done |" in redo.stdout, redo.stderr
     corner = decoded_frames(out / "short.mkv")[2][:8, :8].reshape(-1, 3).mean(axis=0)
     assert corner[2] > 200 and corner[1] < 60, corner  # red (r,g,b), the new background
+
+
+def snapshot(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def corner_bgr(path: Path) -> np.ndarray:
+    """The mean colour of a photo's top-left corner: room, so the background a batch put there."""
+    return cv2.imread(str(path))[:8, :8].reshape(-1, 3).mean(axis=0)
+
+
+def test_results_made_otherwise_are_refused_until_y(tmp_path, inputs, model_cache, weights_path):
+    """Photos on the embedded local cluster: results of other settings, or files vbg batch did not make, are
+    refused before any work (named, with the fix) and left as they were; -y replaces them; results of the same
+    settings are skipped with or without -y."""
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    shutil.copy(inputs / "portrait.jpg", photos / "a.jpg")
+    cv2.imwrite(str(photos / "b.jpg"), cv2.flip(cv2.imread(str(inputs / "portrait.jpg")), 1))
+    base = ["batch", str(photos), "-o", str(out), *MODEL[:-2], "--weights", str(weights_path),
+            "--cache-dir", str(model_cache), "--no-progress", "--workers", "1"]
+    green, red = ("--color", "0,255,0"), ("--color", "255,0,0")
+
+    first = run_vbg(*base, *green)
+    assert first.returncode == 0 and first.stdout.count("| done |") == 2, first.stderr
+    assert run_vbg(*base, *green).stdout.count("| skipped |") == 2
+    made = snapshot(out)
+
+    refused = run_vbg(*base, *red)
+    assert_clean_error(refused, "2 existing results would be replaced", f"{out / 'a.jpg'} (other settings)",
+                       f"{out / 'b.jpg'} (other settings)", "add -y (--overwrite)", "another -o folder")
+    assert refused.stdout == "" and snapshot(out) == made
+
+    shutil.copy(inputs / "portrait.jpg", photos / "c.jpg")
+    (out / "c.jpg").write_bytes(b"someone else's file")
+    foreign = run_vbg(*base, *green)  # a and b are done with these settings: only c's output is in the way
+    assert_clean_error(foreign, "1 existing result would be replaced", f"{out / 'c.jpg'} (not made by vbg batch)")
+    assert (out / "c.jpg").read_bytes() == b"someone else's file"
+
+    replaced = run_vbg(*base, *red, "-y")
+    assert replaced.returncode == 0 and replaced.stdout.count("| done |") == 3, replaced.stderr
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        blue, g, r = corner_bgr(out / name)
+        assert r > 200 and g < 60 and blue < 60, (name, (blue, g, r))  # the red of the new settings
+    assert work_files(out) == []
+    again = run_vbg(*base, *red, "-y")
+    assert again.returncode == 0 and again.stdout.count("| skipped |") == 3, again.stdout
 
 
 def test_ctrl_c_leaves_no_partial_files(tmp_path, inputs, model_cache, weights_path):

@@ -1,4 +1,5 @@
-"""``vbg bench`` runs a real (tiny) matrix: CPU and a device this machine lacks, fp32 and int8, at 96x96."""
+"""``vbg bench`` runs a real (tiny) matrix: CPU and a device this machine lacks, fp32 and int8, at 96x96; and its
+defaults (the bundled person weights) offline, with a chart read back from the PNG."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 
 import cv2
 import pytest
+
+import numpy as np
 
 from conftest import REFERENCE, assert_clean_error, run_vbg
 
@@ -18,7 +21,8 @@ def bench_run(tmp_path_factory, weights_path, model_cache):
     if not (REFERENCE / "images").is_dir():
         pytest.skip("the reference maps (../shared/testdata/u2netp_reference) are not here")
     out = tmp_path_factory.mktemp("bench")
-    proc = run_vbg("bench", "--devices", "CPU", ABSENT, "--precisions", "fp32,int8", "--sizes", "96",
+    proc = run_vbg("bench", "--model", "u2net_lite",  # the weights the reference maps were made with
+                   "--devices", "CPU", ABSENT, "--precisions", "fp32,int8", "--sizes", "96",
                    "--frames", "12", "--runs", "4", "--seconds", "0.5", "--reference", str(REFERENCE),
                    "--weights", str(weights_path), "--cache-dir", str(model_cache), "--out", str(out), timeout=900)
     assert proc.returncode == 0, proc.stderr
@@ -98,3 +102,120 @@ def test_bad_bench_flags(flags, message, tmp_path):
     proc = run_vbg("bench", *flags, "--out", str(tmp_path / "out"))
     assert_clean_error(proc, message)
     assert not (tmp_path / "out").exists()
+
+
+SMALL = ("--devices", "CPU", "--sizes", "96", "--frames", "8", "--runs", "3", "--seconds", "0.5")
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory) -> dict:
+    """No official weights anywhere (an empty $VBG_WEIGHTS_DIR, a fresh home) and no way out (dead proxies)."""
+    root = tmp_path_factory.mktemp("offline")
+    (root / "weights").mkdir()
+    dead = "http://127.0.0.1:9"
+    return {"VBG_WEIGHTS_DIR": str(root / "weights"), "HOME": str(root), "http_proxy": dead, "https_proxy": dead,
+            "HTTP_PROXY": dead, "HTTPS_PROXY": dead}
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory, offline, model_cache):
+    """The default model (no --model, no --weights), offline, fp32 and bf16."""
+    out = tmp_path_factory.mktemp("bench-default")
+    proc = run_vbg("bench", *SMALL, "--precisions", "fp32,bf16", "--cache-dir", str(model_cache), "--out", str(out),
+                   env=offline, timeout=600)
+    return proc, out
+
+
+def chart_rgb(path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    assert image is not None, path
+    return image[..., ::-1]
+
+
+def colour_pieces(rgb: np.ndarray, hex_colour: str) -> list[int]:
+    """Areas of the separate patches of exactly this colour (a bar, a legend handle), largest first."""
+    target = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    mask = (np.abs(rgb.astype(int) - target).max(axis=2) <= 2).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    return sorted((int(a) for a in stats[1:count, cv2.CC_STAT_AREA] if a >= 20), reverse=True)
+
+
+def assert_nothing_touches_the_border(rgb: np.ndarray, margin: int = 4) -> None:
+    """A clipped title (or legend) runs off the picture's edge; a whole one leaves a white frame around it."""
+    frame = np.concatenate([rgb[:margin].reshape(-1, 3), rgb[-margin:].reshape(-1, 3),
+                            rgb[:, :margin].reshape(-1, 3), rgb[:, -margin:].reshape(-1, 3)])
+    assert frame.min() >= 250, "something is drawn on the chart's edge (clipped)"
+
+
+def test_the_default_model_measures_offline(default_run):
+    from vbg.model.weights import DEFAULT_MODEL
+
+    proc, out = default_run
+    assert proc.returncode == 0, proc.stderr
+    assert "error" not in proc.stderr, proc.stderr
+    data = json.loads((out / "bench.json").read_text())
+    assert data["settings"]["model"] == DEFAULT_MODEL == "u2netp_person"
+    rows = {r["precision"]: r for r in data["results"]}
+    assert rows["fp32"]["status"] == "ok" and rows["fp32"]["throughput_fps"] > 0 and rows["fp32"]["pipeline_fps"] > 0
+    # a CPU without bf16 units lists the row as not available, which is no failure
+    assert rows["bf16"]["status"] in ("ok", "not available: no bf16 on CPU")
+
+
+def test_chart_has_one_colour_per_precision_a_legend_and_its_whole_title(default_run):
+    from vbg.bench import PRECISION_COLOURS
+
+    _, out = default_run
+    rgb = chart_rgb(out / "bench.png")
+    measured = [r["precision"] for r in json.loads((out / "bench.json").read_text())["results"] if r["status"] == "ok"]
+    for precision in measured:
+        pieces = colour_pieces(rgb, PRECISION_COLOURS[precision])
+        assert len(pieces) >= 2, (precision, pieces)  # its bar and its legend handle
+        assert pieces[0] > 10 * pieces[1], (precision, pieces)  # the bar is the big one
+    assert len({PRECISION_COLOURS[p] for p in measured}) == len(measured)
+    assert_nothing_touches_the_border(rgb)
+    assert (rgb[:25] < 100).all(axis=2).any(), "no title above the axes"
+
+
+def test_a_long_title_is_wrapped_inside_the_chart(default_run, tmp_path):
+    from vbg.bench import CellResult, plot_throughput
+
+    _, out = default_run
+    results = [CellResult(**r) for r in json.loads((out / "bench.json").read_text())["results"]]
+    title = " ".join(["a title far wider than the figure it names"] * 5)
+    (tmp_path / "long.png").write_bytes(plot_throughput(results, title))
+    rgb = chart_rgb(tmp_path / "long.png")
+    assert_nothing_touches_the_border(rgb)
+    assert rgb.shape[1] < 800, rgb.shape  # wrapped over lines, not one line widening the picture
+
+
+def test_some_cells_failing_is_exit_1_with_the_reason(tmp_path, offline, model_cache):
+    """int8 cannot calibrate on an empty folder; fp32 is measured, and the files, table and chart keep it."""
+    from vbg.bench import PRECISION_COLOURS
+
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    proc = run_vbg("bench", *SMALL, "--precisions", "fp32,int8", "--calibration", str(tmp_path / "empty"),
+                   "--cache-dir", str(model_cache), "--out", str(out), env=offline, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("vbg: error:")]
+    assert len(errors) == 1 and "1 of 2 cells failed" in errors[0] and "calibration folder" in errors[0], proc.stderr
+    assert "| CPU | int8 | 96 | THROUGHPUT | 2 | error: calibration folder" in proc.stdout
+    statuses = {r["precision"]: r["status"] for r in json.loads((out / "bench.json").read_text())["results"]}
+    assert statuses["fp32"] == "ok" and statuses["int8"].startswith("error: calibration folder")
+    rgb = chart_rgb(out / "bench.png")
+    assert colour_pieces(rgb, PRECISION_COLOURS["fp32"]) and not colour_pieces(rgb, PRECISION_COLOURS["int8"])
+
+
+def test_nothing_measured_is_one_error_and_no_files(tmp_path, offline):
+    proc = run_vbg("bench", "--devices", ABSENT, "--sizes", "96", "--out", str(tmp_path / "out"), env=offline)
+    assert_clean_error(proc, "nothing was measured", f"no device {ABSENT} here")
+    assert not (tmp_path / "out").exists()
+
+
+def test_official_weights_offline_are_one_error_before_any_cell(tmp_path, offline):
+    proc = run_vbg("bench", "--model", "u2net_lite", *SMALL, "--out", str(tmp_path / "out"), env=offline)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("vbg: error:")]
+    assert len(errors) == 1 and "no network to download the u2net_lite weights" in errors[0], proc.stderr
+    assert "| CPU |" not in proc.stdout and not (tmp_path / "out").exists()

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REFERENCE, assert_clean_error, run_vbg
+from conftest import REFERENCE, SAMPLES, assert_clean_error, run_vbg
 
 GIRL = REFERENCE / "images" / "girl.png"
 GIRL_MASK = REFERENCE / "masks" / "girl.png"
@@ -118,8 +118,6 @@ def test_image_never_writes_over_its_input(tmp_path, env, flag):
 
 
 def test_image_folders_and_files_with_a_bad_one_among_them(tmp_path, env):
-    from conftest import SAMPLES
-
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "girl.png").write_bytes(GIRL.read_bytes())
@@ -177,3 +175,11 @@ def test_convert_builds_cached_irs(tmp_path, weights_path):
     assert [x.parent.name.split("-")[2] for x in xmls] == ["fp16", "fp32"]
     assert all(x.with_suffix(".bin").stat().st_size > 1_000_000 for x in xmls)
     assert not list(cache.glob("ir/.convert-*"))  # no temporary leftovers
+
+
+def test_process_image_takes_only_what_vbg_image_takes():
+    """A setting ``vbg image`` has no flag for (an encoder's) is named at once, before any model work."""
+    from vbg import VbgError, process_image
+
+    with pytest.raises(VbgError, match="unknown image setting 'crf': choose from model, device"):
+        process_image(str(SAMPLES / "person.jpg"), crf=18)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES
@@ -49,7 +50,11 @@ def scratch(tmp_path_factory) -> Path:
 
 
 def _env() -> dict:
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    """The environment's ``vbg`` and ``python`` first, importing this tree's vbg (not another checkout's that
+    the environment may have been installed from)."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": path}
 
 
 def test_the_readme_is_a_manual_of_at_most_400_lines():
@@ -77,3 +82,38 @@ def test_every_python_block_runs_as_written(scratch):
                               text=True, timeout=600)
         assert proc.returncode == 0, f"{body}\n{proc.stderr[-2000:]}"
     assert (scratch / "api_result.jpg").is_file() and (scratch / "api_talk.mp4").is_file()
+
+
+def test_the_python_api_gives_the_matte_vbg_image_gives(tmp_path, model_cache):
+    """The README's ``process_image`` block, run as written on the sample photo, writes the very matte that
+    ``vbg image --mask-out`` writes (same model, same refinement: one code path), not the raw one."""
+    body = next(b for b in blocks("python") if "process_image" in b)
+    shutil.copy(SAMPLES / "person.jpg", tmp_path / "photo.jpg")
+    shutil.copy(SAMPLES / "background_beach.jpg", tmp_path / "beach.jpg")
+    env = {**_env(), "VBG_CACHE_DIR": str(model_cache)}
+    api = subprocess.run([sys.executable, "-c", body], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert api.returncode == 0, f"{body}\n{api.stderr[-2000:]}"
+    cli = subprocess.run([sys.executable, "-m", "vbg", "image", "photo.jpg", "-o", "cli.png", "--background",
+                          "beach.jpg", "--mask-out", "cli_mask.png"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert cli.returncode == 0, cli.stderr
+    api_mask = cv2.imread(str(tmp_path / "api_mask.png"), cv2.IMREAD_UNCHANGED)
+    cli_mask = cv2.imread(str(tmp_path / "cli_mask.png"), cv2.IMREAD_UNCHANGED)
+    photo = cv2.imread(str(tmp_path / "photo.jpg"))
+    assert api_mask.dtype == np.uint8 and api_mask.shape == cli_mask.shape == photo.shape[:2]
+    assert np.array_equal(api_mask, cli_mask), f"{np.count_nonzero(api_mask != cli_mask)} pixels differ"
+    # the composite is the same picture too (the API's is a JPEG, so compare within its rounding)
+    api_result = cv2.imread(str(tmp_path / "api_result.jpg")).astype(int)
+    assert np.abs(api_result - cv2.imread(str(tmp_path / "cli.png")).astype(int)).mean() < 2
+    # and it is the refined matte: the raw one leaves far more of the picture half transparent
+    from vbg import Segmenter
+
+    raw = Segmenter(frame=(photo.shape[1], photo.shape[0]), cache_dir=str(model_cache)).segment(photo)
+    assert half_transparent(api_mask) < 0.5 * half_transparent(raw), (half_transparent(api_mask),
+                                                                       half_transparent(raw))
+
+
+def half_transparent(matte: np.ndarray) -> float:
+    """The share of pixels neither person nor background: see-through limbs when it is large."""
+    return np.count_nonzero((matte > 0) & (matte < 255)) / matte.size

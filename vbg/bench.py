@@ -12,12 +12,14 @@ device is never favoured by a deeper queue:
 - mean MAE against reference maps, when a folder with ``images/`` and ``masks/`` is given.
 
 A device that is not present (or cannot run a precision) becomes a row whose status says so; the matrix goes on.
-Results are printed as a table and written as JSON, CSV and a PNG chart of throughput.
+The default model is vbg's own (the bundled person weights), so the default matrix runs offline.  Results are
+printed as a table and written as JSON, CSV and a PNG chart of throughput (of the cells that were measured).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import platform
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import VbgError
+from .model.weights import DEFAULT_MODEL
 
 if TYPE_CHECKING:  # OpenVINO loads when a benchmark runs, not when vbg's flags are built
     import openvino as ov
@@ -37,6 +40,10 @@ if TYPE_CHECKING:  # OpenVINO loads when a benchmark runs, not when vbg's flags 
 DEFAULT_CLIP = Path(__file__).resolve().parent / "assets" / "samples" / "person_720p.mp4"  # package data
 DEFAULT_BACKGROUND = DEFAULT_CLIP.with_name("background_beach.jpg")
 HINTS = ("LATENCY", "THROUGHPUT")
+NOT_AVAILABLE = "not available"  # a cell's status when this machine lacks its device (or the precision)
+ERROR = "error: "  # how a failed cell's status starts; the rest is the first line of what went wrong
+#: One colour per precision (matplotlib's tab10), the same in every chart, so charts compare at a glance.
+PRECISION_COLOURS = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c", "int8": "#d62728"}
 
 
 @dataclass
@@ -49,7 +56,7 @@ class BenchMatrix:
     hints: list[str] = field(default_factory=lambda: ["THROUGHPUT"])
     requests: list[int] = field(default_factory=lambda: [2])
     resize: str = "antialias"
-    model: str = "u2net_lite"
+    model: str = DEFAULT_MODEL  # bundled: no download, and the model vbg runs by default
     weights: str | None = None
     cache_dir: str | None = None
     calibration: str | None = None
@@ -79,6 +86,14 @@ class BenchMatrix:
             raise VbgError(f"clip {self.clip} does not exist: pass --clip FILE")
         if self.reference:
             reference_pairs(self.reference)
+        self.weights_path()
+
+    def weights_path(self) -> Path:
+        """The checkpoint every cell converts, found (or downloaded) once before any cell: a model whose weights
+        cannot be had is one error line, not a matrix of failed rows."""
+        from .model.weights import cache_dir, get_spec, resolve_weights
+
+        return resolve_weights(get_spec(self.model), self.weights, cache_dir(self.cache_dir))
 
 
 @dataclass
@@ -179,17 +194,25 @@ class Bench:
                                          performance_hint=cell.hint, calibration=m.calibration), core=core)
 
     def run_cell(self, cell: CellResult) -> CellResult:
-        from .model.devices import check_device
+        """Measure one cell.  A device that is not here, or that lacks the precision (bf16 or int8 units), is
+        "not available": a fact about this machine, not a failure; anything else that goes wrong is an error row."""
+        from .model.devices import check_device, runtime_config
 
         try:
             check_device(self.core, cell.device)
         except VbgError:
-            cell.status = "not available"
+            cell.status = NOT_AVAILABLE
+            return cell
+        try:
+            runtime_config(self.core, cell.device, cell.precision, cell.hint)
+        except VbgError:
+            cell.status = f"{NOT_AVAILABLE}: no {cell.precision} on {cell.device}"
             return cell
         try:
             self._measure(cell)
         except (VbgError, RuntimeError) as exc:
-            cell.status = f"error: {str(exc).splitlines()[0][:120]}"
+            lines = str(exc).strip().splitlines()
+            cell.status = ERROR + (lines[0] if lines else type(exc).__name__)
         return cell
 
     def _measure(self, cell: CellResult) -> None:
@@ -280,31 +303,74 @@ def environment() -> dict:
             "devices": list(core.available_devices), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def problem(results: list[CellResult]) -> str | None:
+    """What went wrong, as the one line ``vbg: error:`` prints, or None when every cell this machine can run was
+    measured ("not available" cells are a fact about the machine, not a failure).  The first failure's reason
+    stands for all: a failing cell usually fails for the same reason in every size and hint."""
+    failed = [r for r in results if r.status.startswith(ERROR)]
+    measured = sum(r.status == "ok" for r in results)
+    if failed:
+        first = failed[0]
+        others = len({r.status for r in failed}) - 1
+        more = f" (and {others} other reason{'s' * (others > 1)}: see the table)" if others else ""
+        count = (f"all {len(results)} cells failed" if len(failed) == len(results) else
+                 f"{len(failed)} of {len(results)} cells failed{'' if measured else ' and none was measured'}")
+        return (f"{count}, first {first.device} {first.precision} {first.size}: {first.status[len(ERROR):]}"
+                f"{more}")
+    if not measured:
+        absent = sorted({r.device for r in results if r.status == NOT_AVAILABLE})
+        lacking = sorted({f"{r.precision} on {r.device}" for r in results if r.status != NOT_AVAILABLE})
+        what = ([f"no device {', '.join(absent)} here"] if absent else []) + ([f"no {', '.join(lacking)}"]
+                                                                             if lacking else [])
+        return f"nothing was measured ({'; '.join(what)}): choose from what `vbg devices` lists"
+    return None
+
+
 def write_results(results: list[CellResult], matrix: BenchMatrix, out_dir: str | Path) -> dict[str, Path]:
-    """bench.json (settings, environment, rows), bench.csv (rows) and bench.png (throughput chart)."""
+    """bench.json (settings, environment, rows), bench.csv (rows) and bench.png (the throughput chart, only when
+    a cell was measured: an empty chart would only show an axis), each written whole or not at all."""
+    from .media.imageio import write_atomic
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "bench.json", "csv": out / "bench.csv", "png": out / "bench.png"}
     settings = {k: v for k, v in asdict(matrix).items()}
-    paths["json"].write_text(json.dumps({"settings": settings, "environment": environment(),
-                                         "results": [asdict(r) for r in results]}, indent=2))
-    with open(paths["csv"], "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in results)
-    plot_throughput(results, paths["png"])
+    write_atomic(paths["json"], json.dumps({"settings": settings, "environment": environment(),
+                                            "results": [asdict(r) for r in results]}, indent=2).encode())
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in results)
+    write_atomic(paths["csv"], table.getvalue().encode())
+    title = f"vbg bench: async throughput of {matrix.model} ({matrix.resize} resize) by device and precision"
+    chart = plot_throughput(results, title)
+    if chart is None:
+        paths["png"].unlink(missing_ok=True)  # an older run's chart would describe other numbers
+        del paths["png"]
+    else:
+        write_atomic(paths["png"], chart)
     return paths
 
 
-def plot_throughput(results: list[CellResult], path: Path) -> None:
-    """Grouped bars: one group per device (and size/hint/requests when they vary), one bar per precision.
+def plot_throughput(results: list[CellResult], title: str = "vbg bench: throughput") -> bytes | None:
+    """Grouped bars: one group per device (and size/hint/requests when they vary), one bar per precision in that
+    precision's colour, named in the legend.  Async throughput is the bar; pipeline fps is the dot on it.
+    Groups that did not run are labelled with their status.
 
-    Async throughput is the bar; pipeline fps is the dot on it.  Devices that did not run are labelled.
+    Returns the PNG, or None when no cell was measured (nothing to draw).  The title is wrapped to the figure's
+    width and the figure is saved with a tight bounding box, so neither the title nor the legend beside the axes
+    is clipped.
     """
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    measured = [r for r in results if r.status == "ok" and r.throughput_fps is not None]
+    if not measured:
+        return None
 
     def group(r: CellResult) -> str:
         parts = [r.device]
@@ -317,31 +383,28 @@ def plot_throughput(results: list[CellResult], path: Path) -> None:
         return "\n".join(parts)
 
     groups = list(dict.fromkeys(group(r) for r in results))
-    precisions = list(dict.fromkeys(r.precision for r in results))
-    width = 0.8 / max(len(precisions), 1)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 + 1.1 * len(groups) * max(1, len(precisions)) * 0.45), 3.2),
-                           dpi=100)
+    precisions = list(dict.fromkeys(r.precision for r in measured))
+    width = 0.8 / len(precisions)
+    fig_width = max(4.0, 1.2 + 0.5 * len(groups) * len(precisions))
+    fig, ax = plt.subplots(figsize=(fig_width, 3.2), dpi=100)
     for j, precision in enumerate(precisions):
-        xs, ys, dots = [], [], []
-        for i, g in enumerate(groups):
-            row = next((r for r in results if group(r) == g and r.precision == precision), None)
-            if row is not None and row.throughput_fps is not None:
-                xs.append(i + (j - (len(precisions) - 1) / 2) * width)
-                ys.append(row.throughput_fps)
-                dots.append(row.pipeline_fps)
-        bars = ax.bar(xs, ys, width, label=precision)
+        rows = [(i, r) for i, g in enumerate(groups) for r in measured if group(r) == g and r.precision == precision]
+        xs = [i + (j - (len(precisions) - 1) / 2) * width for i, _ in rows]
+        bars = ax.bar(xs, [r.throughput_fps for _, r in rows], width, label=precision,
+                      color=PRECISION_COLOURS[precision])
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
-        ax.plot(xs, dots, "k.", markersize=4)
+        ax.plot(xs, [r.pipeline_fps for _, r in rows], "k.", markersize=4)
     ax.set_xticks(range(len(groups)), groups)
-    ax.margins(y=0.15)
+    ax.set_ylim(0, max(r.throughput_fps for r in measured) * 1.2)
     for i, g in enumerate(groups):
         if all(r.status != "ok" for r in results if group(r) == g):
             status = next(r.status for r in results if group(r) == g)
-            ax.text(i, ax.get_ylim()[1] * 0.05, status.replace(" ", "\n", 1)[:40], ha="center", va="bottom",
-                    fontsize=8, color="gray")
-    ax.set_ylabel("frames/s (bar: async, dot: pipeline)")
-    ax.set_title("vbg bench: throughput by device and precision", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
+            ax.text(i, ax.get_ylim()[1] * 0.05, textwrap.fill(status, 16)[:60], ha="center", va="bottom",
+                    fontsize=7, color="gray")
+    ax.set_ylabel("frames/s (bar: async, dot: pipeline)", fontsize=8)
+    ax.set_title(textwrap.fill(title, max(30, int(fig_width * 11))), fontsize=10)
+    ax.legend(title="precision", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
+    return png.getvalue()

@@ -1,4 +1,6 @@
-"""Single-image background replacement (the seed notebook's workflow) as a function, plus its figure."""
+"""Single-image background replacement: ``vbg image``'s work on one picture (``StillProcessor``, and
+``process_image``, the one call of the Python API that gives exactly what ``vbg image`` writes), its job
+planning, and the original | mask | result figure."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .compose.compositing import Compositor
+from .config import RunConfig
 from .errors import VbgError
 from .outputs import check_outputs, check_writable, existing_folder, refuse_existing
 from .media.imageio import check_output_path, write_atomic
@@ -19,11 +22,12 @@ from .model.segmenter import Segmenter
 
 @dataclass
 class StillResult:
-    """The matte, the composited picture and what inference cost."""
+    """The matte, the composited picture, what inference cost and which model made them."""
 
-    alpha: np.ndarray  # uint8 HxW
+    alpha: np.ndarray  # uint8 HxW, the refined matte (255 = person): what --mask-out writes
     result: np.ndarray  # BGR (or BGRA when transparent)
     inference_ms: float
+    model: str = ""  # e.g. "u2netp_person CPU bf16 (auto) 256x256"
 
 
 def replace_background(image: np.ndarray, segmenter: Segmenter, compositor: Compositor,
@@ -32,7 +36,91 @@ def replace_background(image: np.ndarray, segmenter: Segmenter, compositor: Comp
     composite it onto the compositor's current background."""
     refiner = refiner or MaskRefiner()
     alpha = refiner.refine(image, segmenter.infer(image))
-    return StillResult(alpha, compositor.compose(image, alpha), segmenter.last_latency_ms)
+    return StillResult(alpha, compositor.compose(image, alpha), segmenter.last_latency_ms, segmenter.describe())
+
+
+#: ``vbg image``'s flags that are run settings (``RunConfig`` keys): what ``process_image`` accepts.
+IMAGE_SETTINGS = ("model", "device", "size", "precision", "resize", "weights", "cache_dir", "calibration",
+                  "background", "color", "blur", "transparent", "fit", "refine", "ramp", "guided", "feather",
+                  "smooth")
+#: Model settings whose default for a still is the model's own (``SegmenterConfig``: antialias resize, the most
+#: accurate), not a video run's (``RunConfig``: fast resize).  ``vbg image``'s flags show the same defaults.
+STILL_MODEL_DEFAULTS = ("model", "device", "size", "precision", "resize")
+
+
+def image_config(**settings) -> RunConfig:
+    """``vbg image``'s settings: its defaults with ``settings`` (``IMAGE_SETTINGS`` keys) over them, checked like
+    a preset, so the command and ``process_image`` cannot drift apart."""
+    from .config import make_config
+    from .model.settings import SegmenterConfig
+
+    unknown = sorted(set(settings) - set(IMAGE_SETTINGS))
+    if unknown:
+        raise VbgError(f"unknown image setting {', '.join(map(repr, unknown))}: choose from "
+                       f"{', '.join(IMAGE_SETTINGS)}")
+    defaults = {key: getattr(SegmenterConfig, key) for key in STILL_MODEL_DEFAULTS}
+    return make_config(None, **{**defaults, **settings})
+
+
+class StillProcessor:
+    """``vbg image``'s work on each picture: segment, refine the matte (a fresh refiner per picture: no temporal
+    state carries over between photos), composite.  ``--size auto`` gives portrait and landscape pictures
+    different input shapes: one compiled model each, built on first use and warmed up once (the first call
+    includes one-off allocations, which would otherwise count in ``inference_ms``)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        from .app import compositor_for
+
+        self.config = config
+        self.compositor = compositor_for(config)
+        self._segmenters: dict[str, Segmenter] = {}
+
+    @classmethod
+    def from_settings(cls, **settings) -> "StillProcessor":
+        """``vbg image``'s flags as keywords (``background="beach.jpg"``), over its defaults."""
+        return cls(image_config(**settings))
+
+    def segmenter(self, image: np.ndarray) -> Segmenter:
+        from .app import image_segmenter_config
+        from .model.convert import resolve_size
+
+        frame = (image.shape[1], image.shape[0])
+        key = str(resolve_size(self.config.size, frame))
+        if key not in self._segmenters:
+            segmenter = Segmenter(image_segmenter_config(self.config, frame))
+            segmenter.infer(image)
+            self._segmenters[key] = segmenter
+        return self._segmenters[key]
+
+    def process(self, image: np.ndarray) -> StillResult:
+        from .app import build_refiner
+
+        segmenter = self.segmenter(image)
+        self.compositor.announce()  # once, now that the model is ready
+        return replace_background(image, segmenter, self.compositor, build_refiner(self.config))
+
+    def close(self) -> None:
+        self.compositor.close()
+
+    def __enter__(self) -> "StillProcessor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def process_image(image: np.ndarray | str | os.PathLike[str], **settings) -> StillResult:
+    """Exactly what ``vbg image`` makes of one picture, in one call: the refined matte (``.alpha``, what
+    ``--mask-out`` writes) and the composite (``.result``).  ``image`` is a path or a BGR uint8 array;
+    ``settings`` are ``vbg image``'s flags with underscores (``background="beach.jpg"``, ``transparent=True``,
+    ``precision="fp32"``; see ``IMAGE_SETTINGS``).  ``Segmenter.segment`` gives the model's raw matte instead,
+    without the refinement that keeps limbs solid.  For many pictures, keep one ``StillProcessor``
+    (``StillProcessor.from_settings(**settings)``): it keeps the compiled model."""
+    from .media.imageio import read_image
+
+    picture = image if isinstance(image, np.ndarray) else read_image(image)
+    with StillProcessor.from_settings(**settings) as processor:
+        return processor.process(picture)
 
 
 def save_figure(path: str | Path, image: np.ndarray, result: StillResult, title: str = "") -> Path:

@@ -83,6 +83,33 @@ def is_complete(job: BatchJob, key: str) -> dict | None:
     return record if same and job.output.is_file() else None
 
 
+def why_not_complete(job: BatchJob, key: str) -> str:
+    """Why an existing output is not this batch's result: what its sidecar says it was made from."""
+    try:
+        record = json.loads(job.sidecar.read_text())
+    except (OSError, ValueError):
+        return "not made by vbg batch"
+    if record.get("settings") != key:
+        return "other settings"
+    return "an older version of its input"
+
+
+def refuse_replacing(jobs: list[BatchJob], key: str, overwrite: bool) -> None:
+    """Fail before any work if the batch would replace results it did not make with these settings, from these
+    inputs (``vbg run`` and ``vbg image`` refuse to replace any existing output the same way), unless
+    ``overwrite`` (``-y``).  Results made with the same settings are skipped, not replaced, so they pass."""
+    if overwrite:
+        return
+    found = [(job, why_not_complete(job, key)) for job in jobs
+             if job.output.exists() and is_complete(job, key) is None]
+    if found:
+        shown = ", ".join(f"{job.output} ({why})" for job, why in found[:3])
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        results, them = ("result", "it") if len(found) == 1 else ("results", "them")
+        raise VbgError(f"{len(found)} existing {results} would be replaced: {shown}{more}: add -y (--overwrite) to "
+                       f"replace {them}, or choose another -o folder")
+
+
 def write_sidecar(job: BatchJob, key: str, **facts) -> None:
     record = {**input_stamp(job.input), "settings": key, **facts}
     tmp = job.sidecar.with_name(job.sidecar.name + f".{uuid.uuid4().hex[:8]}.tmp")

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from ..config import RunConfig
-from .jobs import BatchJob, is_complete, settings_hash
+from .jobs import BatchJob, is_complete, refuse_replacing, settings_hash
 from .worker import PROGRESS_TOPIC, FileResult, process_file
 
 
@@ -48,11 +48,14 @@ class Layout:
 
 class BatchRunner:
     """Submits one task per file that is not already complete, shows progress over files and frames, and
-    returns every file's ``FileResult`` (skipped ones included), in input order."""
+    returns every file's ``FileResult`` (skipped ones included), in input order.  Existing outputs made
+    otherwise (other settings, another tool) are refused before anything starts unless ``overwrite``."""
 
     def __init__(self, jobs: list[BatchJob], config: RunConfig, address: str | None = None,
-                 layout: Layout | None = None, retries: int = 2, progress: bool = True) -> None:
+                 layout: Layout | None = None, retries: int = 2, progress: bool = True,
+                 overwrite: bool = False) -> None:
         self.jobs = jobs
+        self.overwrite = overwrite
         self.config = config
         self.address = address
         self.layout = layout or Layout.for_machine()
@@ -63,6 +66,7 @@ class BatchRunner:
         self._frames: dict[str, tuple[int, int | None]] = {}
 
     def run(self) -> list[FileResult]:
+        refuse_replacing(self.jobs, self.key, self.overwrite)
         results: dict[BatchJob, FileResult] = {}
         todo = []
         for job in self.jobs:

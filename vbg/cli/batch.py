@@ -6,7 +6,8 @@ import argparse
 import dataclasses
 
 S = argparse.SUPPRESS
-BATCH_ONLY = ("inputs", "output", "address", "workers", "retries", "progress", "func", "command", "config")
+BATCH_ONLY = ("inputs", "output", "overwrite", "address", "workers", "retries", "progress", "func", "command",
+              "config")
 
 
 def add_batch_parser(sub) -> None:
@@ -21,6 +22,9 @@ def add_batch_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders of them")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help="folder for the results (created if missing); names follow the inputs")
+    p.add_argument("-y", "--overwrite", action="store_true", default=False,
+                   help="replace results made with other settings, or not by vbg batch (default: refuse before "
+                        "any work; results made with the same settings are skipped either way)")
     p.add_argument("--config", metavar="PRESET", help="a preset's name (see vbg presets) or a YAML file; flags "
                                                        "override it")
     g = p.add_argument_group("cluster")
@@ -69,5 +73,5 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     layout = Layout.for_machine(getattr(args, "workers", None), config.threads)
     runner = BatchRunner(jobs, config, address=getattr(args, "address", None), layout=layout,
-                         retries=args.retries, progress=args.progress)
+                         retries=args.retries, progress=args.progress, overwrite=args.overwrite or config.overwrite)
     return print_summary(runner.run(), args.output)

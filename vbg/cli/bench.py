@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def _list(text: str) -> list[str]:
@@ -30,7 +31,8 @@ def add_bench_parser(sub) -> None:
         description="Measure every combination of --devices x --precisions x --sizes x --hints x --requests: "
                     "compile time (cold and cached), sync latency p50/p95, async throughput, pipeline fps on "
                     "a clip into a null sink, and MAE vs reference maps (--reference).  Writes a table, "
-                    "bench.json, bench.csv and bench.png.  The default matrix takes a few minutes on 2 cores.")
+                    "bench.json, bench.csv and bench.png.  The default matrix takes a few minutes on 2 cores.  "
+                    "Exit code 1 when some cells failed (the table says why), 2 when none was measured.")
     p.add_argument("--devices", type=_devices, nargs="+", action="extend", metavar="DEV",
                    help="e.g. CPU,GPU,NPU,AUTO or CPU MULTI:CPU,GPU HETERO:GPU,CPU (default: every device "
                         "present); missing ones are listed as not available")
@@ -43,7 +45,8 @@ def add_bench_parser(sub) -> None:
                    help="infer requests, the same on every device (default 2)")
     p.add_argument("--resize", default="antialias", choices=["antialias", "fast"])
     p.add_argument("--model", default=BenchMatrix.model, choices=list(MODELS),
-                   help="default %(default)s: the official weights, which the --reference maps were made with")
+                   help="default %(default)s, the bundled person weights; the official weights (u2net_lite) "
+                        "are the ones the project's --reference maps were made with")
     p.add_argument("--weights", metavar="PATH")
     p.add_argument("--cache-dir", metavar="DIR")
     p.add_argument("--calibration", metavar="DIR", help="int8 calibration images/videos (default: the samples)")
@@ -58,8 +61,9 @@ def add_bench_parser(sub) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ..bench import DEFAULT_CLIP, HEADER, Bench, BenchMatrix, write_results
+    from ..bench import DEFAULT_CLIP, HEADER, Bench, BenchMatrix, problem, write_results
     from ..errors import VbgError
+    from .common import EXIT_SOME_FAILED
 
     if min(args.frames, args.runs) <= 0 or args.seconds <= 0:
         raise VbgError("--frames, --runs and --seconds must be positive")
@@ -73,6 +77,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(HEADER)
     print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
     results = bench.run()
+    trouble = problem(results)
+    if not any(r.status == "ok" for r in results):
+        raise VbgError(trouble)  # nothing measured: no files, only the reason
     paths = write_results(results, matrix, args.out)
-    print(f"\nwrote {paths['json']}, {paths['csv']}, {paths['png']}")
+    print(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+    if trouble:  # some cells measured, some failed: the files hold both, the exit code says so
+        print(f"vbg: error: {trouble}", file=sys.stderr)
+        return EXIT_SOME_FAILED
     return 0

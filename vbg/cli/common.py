@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+EXIT_SOME_FAILED = 1  # vbg image, batch and bench: some items failed (each is named); the others were written
 EXIT_USAGE = 2
 EXIT_SOURCE_LOST = 3  # the outputs are complete up to the moment the live input went away
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
