@@ -82,7 +82,7 @@ def test_logs_are_plain_lines_with_the_final_count(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stderr and "\x1b[" not in proc.stderr
     lines = proc.stderr.splitlines()
-    assert "20/20" in lines[-2] and lines[-1].startswith("vbg: frames in ") and ", out 20," in lines[-1]
+    assert "20/20" in lines[-2] and lines[-1].startswith("vbg: frames: 20 read, 20 written,")
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.jpg").write_bytes(open(PHOTO, "rb").read())

@@ -53,7 +53,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def summary_frames_out(stderr: str) -> int:
-    match = re.search(r"frames in (\d+), out (\d+)", stderr)
+    match = re.search(r"frames: (\d+) read, (\d+) written", stderr)
     assert match, stderr
     return int(match.group(2))
 
@@ -527,7 +527,7 @@ def test_signal_finishes_decoded_frames_and_reports_what_the_file_holds(tmp_path
     assert 0 < len(frames) < 900
     assert len(frames) == summary_frames_out(err)  # the summary tells the truth about the file
     assert [read_index(f) for f in frames] == list(range(len(frames)))
-    in_count = int(re.search(r"frames in (\d+)", err).group(1))
+    in_count = int(re.search(r"frames: (\d+) read", err).group(1))
     assert in_count == len(frames)  # every frame taken from the decoder was finished, none thrown away
     assert audio_duration(out) == pytest.approx(len(frames) / 30, abs=0.15)  # audio trimmed to the video
 
