@@ -100,9 +100,11 @@ def _garbage_png(tmp: Path) -> Path:
     (_truncated_mp4, [], ["cut.mp4", "not a video", "convert it to MP4"]),
     (_random_bytes, [], ["noise.mkv", "not a video"]),
     (_corrupt_middle, [], ["damaged.mp4", "truncated or corrupt"]),
-    (None, ["--background", "{bg}"], ["bg.png", "cannot read image", "not an image"]),
+    (None, ["--background", "{bg}"], ["background ", "bg.png cannot be read", "give --background a picture"]),
+    (None, ["--background", "{bg}.mp4"], ["background ", "bg.png.mp4 does not exist", "give --background the path"]),
     (None, ["--model", "u2net_tiny"], ["invalid choice: 'u2net_tiny'", "see vbg run --help"]),
-], ids=["zero-byte", "truncated-mp4", "random-bytes", "corrupt-middle", "unreadable-background", "unknown-model"])
+], ids=["zero-byte", "truncated-mp4", "random-bytes", "corrupt-middle", "unreadable-background",
+        "missing-background-video", "unknown-model"])
 def test_bad_input_is_one_line_and_leaves_no_output(tmp_path, env, clip, make_input, extra, fragments):
     source = make_input(tmp_path) if make_input else clip
     args = [a.format(bg=_garbage_png(tmp_path)) if "{bg}" in a else a for a in extra]
