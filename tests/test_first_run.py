@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import SAMPLES, run_vbg
+from conftest import REPO, SAMPLES, run_vbg
 
 CLIP, PHOTO = str(SAMPLES / "person_720p.mp4"), str(SAMPLES / "person.jpg")
 FIRST_USE = "vbg: first use of u2netp_person at"
@@ -91,6 +91,17 @@ def test_logs_are_plain_lines_with_the_final_count(tmp_path):
     assert proc.returncode == 1 and "\r" not in proc.stderr
     assert any("2/2" in line for line in proc.stderr.splitlines()), proc.stderr
 
+
+def test_a_log_prints_the_final_count_once():
+    """vbg's bar in a log (stderr a pipe), as ``vbg image DIR`` drives it: when the last item is slow (the first
+    photo of a fresh cache converts the model) the bar prints the final count as it gets there, and closing
+    it must not print the same count again with the overall rate."""
+    code = ("import time; from vbg.pipeline.progress import progress_bar\n"
+            "for pause in progress_bar([5.2, 0, 5.2], unit='image'): time.sleep(pause)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [line for line in lines if "3/3" in line] == lines[-1:] and "1/3" in lines[-2], proc.stderr
 
 def test_a_batch_next_to_another_dask_dashboard_prints_no_port_warning(tmp_path):
     """Port 8787 (Dask's default dashboard) is taken, as by a second batch: the batch needs no dashboard."""
