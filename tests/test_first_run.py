@@ -55,7 +55,7 @@ def test_a_file_job_never_times_the_model(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "precision auto" not in proc.stderr and "busy" not in proc.stderr
     assert not (cache / "autotune.json").exists()
-    assert f"CPU {default_precision(ov.Core(), 'CPU')} 320x192)" in proc.stderr.splitlines()[-1]
+    assert f"CPU {default_precision(ov.Core(), 'CPU')} 320x192:" in proc.stderr.splitlines()[-1]
 
 
 def test_presets_by_name_from_any_folder(tmp_path):
@@ -130,6 +130,10 @@ def test_devices_tells_apart_measurements_of_the_same_model(tmp_path):
         rates.put(key, "fp32", 20.0 if threads else 40.0, load=0.0)
     proc = run_vbg("devices", "--cache-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    rows = [line.strip() for line in proc.stdout.splitlines() if "u2netp_person (u2netp_person.pth) 320x192" in line]
-    assert len(rows) == 2 and len(set(rows)) == 2, proc.stdout
-    assert any("all cores: fp32 40" in r for r in rows) and any("1 threads: fp32 20" in r for r in rows)
+    lines = proc.stdout.splitlines()
+    assert max(map(len, lines)) <= 110, proc.stdout  # labelled lines and a table, not one long sentence
+    header = next(i for i, line in enumerate(lines) if line.split()[:4] == ["model", "size", "resize", "threads"])
+    assert lines[header].split()[4:] == ["fp32", "timed"], lines[header]
+    rows = [" ".join(line.split()) for line in lines[header + 1:header + 3]]
+    assert rows[0].startswith("u2netp_person (u2netp_person.pth) 320x192 fast ") and len(set(rows)) == 2, rows
+    assert {row.split()[4:6][0] + " " + row.split()[5] for row in rows} == {"all 40", "1 20"}, rows
