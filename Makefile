@@ -23,7 +23,7 @@ $(BIN)/vbg: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# the test extras (pytest, scikit-image, hypothesis): only `make test` needs them
+# the test extras (pytest, hypothesis): only `make test` needs them
 $(VENV)/.test-extras: $(BIN)/vbg
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@

@@ -2,12 +2,14 @@
 
 Usage: ``python samples/make_samples.py [--out DIR]`` (default: the folder this script is in).
 
-- ``person.jpg``: scikit-image's astronaut photo (NASA, public domain), for single-image replacement;
+- ``person.jpg``: the astronaut photo (``astronaut.png``: scikit-image's ``data.astronaut()``, NASA, public
+  domain, kept here losslessly), for single-image replacement;
 - ``person_720p.mp4``: 4 s, 1280x720, 30 fps H.264 with an AAC sine tone: the astronaut, cut out with
   OpenCV's GrabCut, sways, bobs and breathes in front of a procedural room;
 - ``background_beach.jpg``, ``background_studio.jpg``: procedural 1280x720 replacement backgrounds.
 
-Only numpy, OpenCV, PyAV and scikit-image are used; every random draw has a fixed seed.
+Only numpy, OpenCV and PyAV are used (vbg's own dependencies, so it runs in the ``make demo`` environment);
+every random draw has a fixed seed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from skimage import data
 
 W, H = 1280, 720
 FPS = 30
@@ -39,9 +40,15 @@ Color = tuple[int, int, int]
 # ----------------------------------------------------------------------------------------------------------
 
 
+#: scikit-image's ``data.astronaut()`` as a lossless PNG: the same pixels, without scikit-image
+ASTRONAUT = Path(__file__).resolve().parent / "astronaut.png"
+
+
 def astronaut_bgr() -> np.ndarray:
-    """scikit-image's 512x512 astronaut photo (Eileen Collins, NASA, public domain), as BGR uint8."""
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    """The 512x512 astronaut photo (Eileen Collins, NASA, public domain), as BGR uint8."""
+    image = cv2.imread(str(ASTRONAUT), cv2.IMREAD_COLOR)
+    require(image is not None and image.shape == (512, 512, 3), f"{ASTRONAUT} is missing or damaged")
+    return image
 
 
 def grabcut_matte(image: np.ndarray, iterations: int = 3) -> np.ndarray:

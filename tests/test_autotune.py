@@ -118,13 +118,15 @@ def test_a_run_with_auto_says_what_it_chose_and_devices_shows_the_measurement(tm
     assert proc.returncode == 0, proc.stderr
     assert "precision auto: " in proc.stderr and "measured model fps: fp32" in proc.stderr
     summary = proc.stderr.splitlines()[-1]
-    assert "(auto) 64x64)" in summary  # the summary names the chosen precision
+    assert "(auto) 64x64:" in summary  # the summary names the chosen precision
     keeps_up = "vbg: live: the model keeps up" in proc.stderr  # the live policy, from the same measurement
     assert keeps_up or "vbg: live: the model is slower" in proc.stderr
     assert ("own mask on" in summary) == keeps_up
     devices = run_vbg("devices", "--cache-dir", str(cache))
-    assert devices.returncode == 0 and "u2net_lite (u2netp.pth) 64x64 fast resize, all cores: fp32" in devices.stdout, devices.stdout
-    assert re.search(r"fps \(timed \d{4}-\d\d-\d\d \d\d:\d\d\)", devices.stdout)  # when (old ones are re-timed)
+    assert devices.returncode == 0, devices.stderr
+    # a table row: model, size, resize, threads, the figure of each precision timed, and when (old ones are re-timed)
+    assert re.search(r"^ +u2net_lite \(u2netp\.pth\) +64x64 +fast +all +\d+\*? .*\d{4}-\d\d-\d\d \d\d:\d\d$",
+                     devices.stdout, re.M), devices.stdout
 
 
 def test_a_figure_measured_on_a_busy_machine_is_used_once_and_measured_again(tiny, monkeypatch):
@@ -214,12 +216,12 @@ def test_a_live_run_too_slow_at_the_default_size_steps_down_and_a_file_does_not(
     assert live.returncode == 0, live.stderr
     assert "size auto: 256x128 (about 192x192 pixels) at fp32" in live.stderr
     assert "320x192 1, 288x160 1, 256x128" in live.stderr  # the seeded figures, then a real measurement
-    assert "256x128 (auto, smaller))" in live.stderr.splitlines()[-1]
+    assert "256x128 (auto, smaller):" in live.stderr.splitlines()[-1]
     measured = [r for r in RateCache(cache).records() if r["size"] == "256x128"]  # (busy or not: a subprocess)
     assert len(measured) == 1 and measured[0]["fps"]["fp32"] > 0
     clip = run_vbg("run", "lavfi:testsrc=size=1280x720:rate=30", *args)
     assert clip.returncode == 0, clip.stderr
-    assert "size auto" not in clip.stderr and "320x192)" in clip.stderr.splitlines()[-1]
+    assert "size auto" not in clip.stderr and "320x192:" in clip.stderr.splitlines()[-1]
 
 
 def test_the_machine_counts_as_busy_while_other_processes_hold_every_core():

@@ -7,6 +7,9 @@ import argparse
 import re
 from pathlib import Path
 
+import pytest
+
+from conftest import assert_clean_error, run_vbg
 from vbg.cli.main import build_parser
 
 OTHER_TOOLS = {"--list-devices"}  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
@@ -30,3 +33,23 @@ def test_every_flag_named_in_the_code_exists():
     unknown = sorted((flag, where) for flag, where in named if flag not in options | OTHER_TOOLS)
     assert not unknown, unknown
     assert {"--camera-fps", "--vcam-device", "--input-format", "--weights"} <= options  # the scan sees real flags
+
+
+@pytest.mark.parametrize("args, wrong, meant", [
+    (("run", "in.mp4", "--backgrund", "beach.jpg"), "--backgrund", "--background"),
+    (("image", "in.jpg", "-o", "out.png", "--feathr", "1"), "--feathr", "--feather"),
+    (("batch", "in/", "-o", "out/", "--wrokers", "2"), "--wrokers", "--workers"),
+    (("bench", "--precisoins", "fp32"), "--precisoins", "--precisions"),
+    (("convert", "--farme", "640x480"), "--farme", "--frame"),
+    (("train", "--data", "in/", "--bakcgrounds", "bg/"), "--bakcgrounds", "--backgrounds"),
+    (("presets", "--shwo", "fast"), "--shwo", "--show"),
+    (("run", "--precision", "bf61"), "'bf61'", "bf16"),
+    (("rnu", "in.mp4"), "'rnu'", "run"),
+])
+def test_a_misspelt_option_or_value_gets_did_you_mean(args, wrong, meant):
+    """Every subcommand suggests the option (or value) a misspelling was close to, in the usual error line,
+    and points at that subcommand's own help."""
+    proc = run_vbg(*args)
+    assert proc.returncode == 2
+    assert_clean_error(proc, wrong, f"(did you mean {meant}?)",
+                       "see vbg --help" if args[0] == "rnu" else f"see vbg {args[0]} --help")

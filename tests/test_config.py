@@ -70,8 +70,26 @@ def test_refinement_keys(tmp_path):
                                  ("fit", "zoom", "must be one of"), ("feather", -2.0, "feather")):
         with pytest.raises(VbgError, match=fragment) as info:
             make_config(**{key: value})
-        assert repr(key) in str(info.value)
+        assert f"--{key}" in str(info.value)
 
 
 def test_bad_ramp_flag_is_a_one_line_error():
-    assert_clean_error(run_vbg("run", "lavfi:testsrc2", "--null", "--ramp", "high"), "'ramp'", "bad mask ramp")
+    assert_clean_error(run_vbg("run", "lavfi:testsrc2", "--null", "--ramp", "high"), "--ramp", "bad mask ramp")
+
+
+@pytest.mark.parametrize("command", ["run", "batch"])
+def test_a_bad_flag_value_names_the_flag_and_its_range(tmp_path, command):
+    """On the command line the message names the flag the user typed, not the config key behind it."""
+    proc = run_vbg(command, "in.mp4", "-o", str(tmp_path / "out/"), "--crf", "99")
+    assert_clean_error(proc, "--crf must be between 0 and 63", "got 99")
+    assert "key" not in proc.stderr
+    proc = run_vbg(command, "in.mp4", "-o", str(tmp_path / "out/"), "--smooth", "2")
+    assert_clean_error(proc, "--smooth: bad temporal smoothing", "from 0 (off) to below 1")
+
+
+def test_a_bad_value_in_a_config_file_names_the_file_and_key(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("crf: 99\n")
+    proc = run_vbg("run", "in.mp4", "-o", str(tmp_path / "out.mp4"), "--config", str(path))
+    assert_clean_error(proc, f"{path}: key 'crf' must be between 0 and 63", "got 99")
+    assert "--crf" not in proc.stderr

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import SAMPLES, run_vbg
+from conftest import REPO, SAMPLES, run_vbg
 
 CLIP, PHOTO = str(SAMPLES / "person_720p.mp4"), str(SAMPLES / "person.jpg")
 FIRST_USE = "vbg: first use of u2netp_person: converting it to OpenVINO once"
@@ -86,7 +86,7 @@ def test_a_file_job_never_times_the_model(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "precision auto" not in proc.stderr and "busy" not in proc.stderr
     assert not (cache / "autotune.json").exists()
-    assert f"CPU {default_precision(ov.Core(), 'CPU', video=True)} 320x192)" in proc.stderr.splitlines()[-1]
+    assert f"CPU {default_precision(ov.Core(), 'CPU', video=True)} 320x192:" in proc.stderr.splitlines()[-1]
     assert default_precision(ov.Core(), "CPU", video=True) == "int8"  # every CPU OpenVINO runs on has int8
 
 
@@ -114,7 +114,7 @@ def test_logs_are_plain_lines_with_the_final_count(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stderr and "\x1b[" not in proc.stderr
     lines = proc.stderr.splitlines()
-    assert "20/20" in lines[-2] and lines[-1].startswith("vbg: frames in ") and ", out 20," in lines[-1]
+    assert "20/20" in lines[-2] and lines[-1].startswith("vbg: frames: 20 read, 20 written,")
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.jpg").write_bytes(open(PHOTO, "rb").read())
@@ -123,6 +123,17 @@ def test_logs_are_plain_lines_with_the_final_count(tmp_path):
     assert proc.returncode == 1 and "\r" not in proc.stderr
     assert any("2/2" in line for line in proc.stderr.splitlines()), proc.stderr
 
+
+def test_a_log_prints_the_final_count_once():
+    """vbg's bar in a log (stderr a pipe), as ``vbg image DIR`` drives it: when the last item is slow (the first
+    photo of a fresh cache converts the model) the bar prints the final count as it gets there, and closing
+    it must not print the same count again with the overall rate."""
+    code = ("import time; from vbg.pipeline.progress import progress_bar\n"
+            "for pause in progress_bar([5.2, 0, 5.2], unit='image'): time.sleep(pause)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [line for line in lines if "3/3" in line] == lines[-1:] and "1/3" in lines[-2], proc.stderr
 
 def test_a_batch_next_to_another_dask_dashboard_prints_no_port_warning(tmp_path):
     """Port 8787 (Dask's default dashboard) is taken, as by a second batch: the batch needs no dashboard."""
@@ -151,6 +162,10 @@ def test_devices_tells_apart_measurements_of_the_same_model(tmp_path):
         rates.put(key, "fp32", 20.0 if threads else 40.0, load=0.0)
     proc = run_vbg("devices", "--cache-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    rows = [line.strip() for line in proc.stdout.splitlines() if "u2netp_person (u2netp_person.pth) 320x192" in line]
-    assert len(rows) == 2 and len(set(rows)) == 2, proc.stdout
-    assert any("all cores: fp32 40" in r for r in rows) and any("1 threads: fp32 20" in r for r in rows)
+    lines = proc.stdout.splitlines()
+    assert max(map(len, lines)) <= 110, proc.stdout  # labelled lines and a table, not one long sentence
+    header = next(i for i, line in enumerate(lines) if line.split()[:4] == ["model", "size", "resize", "threads"])
+    assert lines[header].split()[4:] == ["fp32", "timed"], lines[header]
+    rows = [" ".join(line.split()) for line in lines[header + 1:header + 3]]
+    assert rows[0].startswith("u2netp_person (u2netp_person.pth) 320x192 fast ") and len(set(rows)) == 2, rows
+    assert {row.split()[4:6][0] + " " + row.split()[5] for row in rows} == {"all 40", "1 20"}, rows

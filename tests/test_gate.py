@@ -107,7 +107,7 @@ def test_cli_gates_a_file_only_when_asked(still_clip, model_cache, tmp_path):
     proc = run_vbg("run", str(still_clip), "-o", str(out), "--gate", "--size", "192", "--precision", "bf16",
                    env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0, proc.stderr
-    assert "frames in 60, out 60" in proc.stderr and "model ran on 2 of 60 frames" in proc.stderr, proc.stderr
+    assert "frames: 60 read, 60 written" in proc.stderr and "model ran on 2 of 60 frames" in proc.stderr, proc.stderr
     proc = run_vbg("run", str(still_clip), "-o", str(tmp_path / "every-frame.mp4"), "--size", "192", "--precision",
                    "bf16", env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0 and "model ran on" not in proc.stderr, proc.stderr

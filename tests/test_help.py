@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import run_vbg
+from conftest import REPO, assert_clean_error, run_vbg
 
 
 def help_of(command: str) -> str:
@@ -29,3 +29,17 @@ def test_run_and_batch_show_their_defaults_and_image_its_own():
 def test_only_run_mentions_the_window_keys():
     assert "b and m keys" in help_of("run")
     assert "b and m keys" not in help_of("image") and "b and m keys" not in help_of("batch")
+
+
+def test_image_offers_only_what_changes_a_photo(tmp_path):
+    """A photo has no previous frame to smooth against and shows one background: vbg image has no --smooth and
+    takes exactly one background option; vbg run keeps both."""
+    image, run = help_of("image"), help_of("run")
+    assert "--smooth" not in image and "temporal" not in image and "several: the first" not in image, image
+    assert "--smooth" in run and "several: the first is used" in run
+    photo, out = str(REPO / "samples" / "person.jpg"), str(tmp_path / "o.png")
+    assert_clean_error(run_vbg("image", photo, "-o", out, "--smooth", "0.5"), "--smooth", "see vbg image --help")
+    assert_clean_error(run_vbg("image", photo, "-o", out, "--background", photo, "--color", "red"),
+                       "--color: not allowed with argument --background")
+    assert_clean_error(run_vbg("image", photo, "-o", out, "-b", photo, "-b", photo), "one background picture per photo")
+    assert not list(tmp_path.iterdir())

@@ -112,3 +112,17 @@ def test_int8_from_a_preset_reaches_the_model(tmp_path, weights_path, model_cach
     finally:
         pipeline.source.close()
         pipeline.compositor.close()
+
+
+def test_a_first_int8_use_shows_vbg_s_notice_and_no_nncf_bar(tmp_path):
+    """Quantising prints vbg's one notice; NNCF's own progress bars ("Statistics collection", rich) and log
+    lines stay out of both streams."""
+    out = tmp_path / "o.png"
+    proc = run_vbg("image", str(SAMPLES / "person.jpg"), "-o", str(out), "--blur", "--precision", "int8",
+                   "--size", "64", "--cache-dir", str(tmp_path / "cache"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("quantising it with NNCF once") == 1, proc.stderr
+    for stream in (proc.stdout, proc.stderr):
+        assert "Statistics collection" not in stream and "INFO:nncf" not in stream and "\u2501" not in stream, stream
+    assert proc.stdout.splitlines() == [line for line in proc.stdout.splitlines() if line.endswith(str(out))]
+    assert out.is_file()

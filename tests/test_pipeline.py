@@ -41,7 +41,7 @@ def test_file_mode_keeps_every_frame_in_order_with_timestamps_and_audio(tmp_path
     proc = run_vbg("run", str(clip), "-o", str(out), "--blur", "--no-overlay", "--size", "192",
                    env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0, proc.stderr
-    assert "frames in 90, out 90, dropped 0" in proc.stderr
+    assert "frames: 90 read, 90 written, none dropped" in proc.stderr
     assert proc.stderr.count("%|") <= 6, proc.stderr  # a log gets a progress line every few seconds, not per frame
     frames, times, rate = decode_video(out)
     src_frames, src_times, _ = decode_video(clip)
@@ -50,6 +50,19 @@ def test_file_mode_keeps_every_frame_in_order_with_timestamps_and_audio(tmp_path
     assert audio_duration(out) == pytest.approx(audio_duration(clip), abs=0.03)
     assert not list(tmp_path.glob(".*partial*"))
 
+
+def test_max_frames_summary_counts_only_the_frames_written_in_plain_words(tmp_path, clip, model_cache):
+    """--max-frames reads no frame past the limit (it would count as input the job never used), and the
+    summary says in words how long a frame took to go through, typical and slowest."""
+    out = tmp_path / "out.mp4"
+    proc = run_vbg("run", str(clip), "-o", str(out), "--blur", "--size", "192", "--max-frames", "30",
+                   env={"VBG_CACHE_DIR": str(model_cache)})
+    assert proc.returncode == 0, proc.stderr
+    summary = proc.stderr.splitlines()[-1]
+    assert summary.startswith("vbg: frames: 30 read, 30 written, none dropped, in "), summary
+    assert "from reading to output" in summary and "slowest 1 in 20" in summary, summary
+    assert "writing the file" in summary and "p50" not in summary and "capture->sink" not in summary, summary
+    assert [read_index(f) for f in decode_video(out)[0]] == list(range(30))
 
 def test_file_mode_keeps_unusual_time_base(tmp_path, segmenter):
     clip = make_indexed_clip(tmp_path / "tb.mkv", 40, fps=25, time_base=Fraction(1, 90000))

@@ -53,7 +53,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def summary_frames_out(stderr: str) -> int:
-    match = re.search(r"frames in (\d+), out (\d+)", stderr)
+    match = re.search(r"frames: (\d+) read, (\d+) written", stderr)
     assert match, stderr
     return int(match.group(2))
 
@@ -100,9 +100,11 @@ def _garbage_png(tmp: Path) -> Path:
     (_truncated_mp4, [], ["cut.mp4", "not a video", "convert it to MP4"]),
     (_random_bytes, [], ["noise.mkv", "not a video"]),
     (_corrupt_middle, [], ["damaged.mp4", "truncated or corrupt"]),
-    (None, ["--background", "{bg}"], ["bg.png", "cannot read image", "not an image"]),
+    (None, ["--background", "{bg}"], ["background ", "bg.png cannot be read", "give --background a picture"]),
+    (None, ["--background", "{bg}.mp4"], ["background ", "bg.png.mp4 does not exist", "give --background the path"]),
     (None, ["--model", "u2net_tiny"], ["invalid choice: 'u2net_tiny'", "see vbg run --help"]),
-], ids=["zero-byte", "truncated-mp4", "random-bytes", "corrupt-middle", "unreadable-background", "unknown-model"])
+], ids=["zero-byte", "truncated-mp4", "random-bytes", "corrupt-middle", "unreadable-background",
+        "missing-background-video", "unknown-model"])
 def test_bad_input_is_one_line_and_leaves_no_output(tmp_path, env, clip, make_input, extra, fragments):
     source = make_input(tmp_path) if make_input else clip
     args = [a.format(bg=_garbage_png(tmp_path)) if "{bg}" in a else a for a in extra]
@@ -527,7 +529,7 @@ def test_signal_finishes_decoded_frames_and_reports_what_the_file_holds(tmp_path
     assert 0 < len(frames) < 900
     assert len(frames) == summary_frames_out(err)  # the summary tells the truth about the file
     assert [read_index(f) for f in frames] == list(range(len(frames)))
-    in_count = int(re.search(r"frames in (\d+)", err).group(1))
+    in_count = int(re.search(r"frames: (\d+) read", err).group(1))
     assert in_count == len(frames)  # every frame taken from the decoder was finished, none thrown away
     assert audio_duration(out) == pytest.approx(len(frames) / 30, abs=0.15)  # audio trimmed to the video
 

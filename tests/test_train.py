@@ -182,8 +182,29 @@ def test_ghost_and_hole_see_the_soft_errors_that_iou_misses():
 
 
 def test_train_cli_errors_are_one_line(tmp_path):
-    assert_clean_error(run_vbg("train", "--data", str(tmp_path / "nope"), "--init", "x.pth"),
+    (tmp_path / "flat").mkdir()
+    assert_clean_error(run_vbg("train", "--data", str(tmp_path / "flat"), "--init", "x.pth"),
                        "needs images/ and masks/")
+
+
+def test_train_checks_its_inputs_before_looking_for_weights(tiny_data, tmp_path):
+    """A mistyped folder or file is reported first, naming it and the flag to fix, not a weights download
+    (no weights can be found here: the starting weights would be downloaded)."""
+    env = {"VBG_WEIGHTS_DIR": str(tmp_path / "no-weights"), "VBG_CACHE_DIR": str(tmp_path / "cache")}
+    data = str(tiny_data / "set")
+    for args, fragments in [
+        (["--data", str(tmp_path / "nope")], [f"training folder {tmp_path / 'nope'} does not exist",
+                                              "check the --data path"]),
+        (["--data", data, "--data", str(tmp_path / "nope2")], ["nope2 does not exist", "--data"]),
+        (["--data", data, "--backgrounds", str(tmp_path / "nobg")], ["backgrounds folder", "nobg does not exist",
+                                                                     "check the --backgrounds path"]),
+        (["--data", data, "--average-with", str(tmp_path / "a.pth")], ["--average-with", "a.pth is not a file"]),
+    ]:
+        proc = run_vbg("train", *args, "--out", str(tmp_path / "out"), env=env)
+        assert_clean_error(proc, *fragments)
+        assert "download" not in proc.stderr and not (tmp_path / "out").exists()
+    assert_clean_error(run_vbg("train", "--data", data, "--init", str(tmp_path / "x.pth"), env=env),
+                       "--init", "x.pth is not a file")
 
 
 def test_a_repeated_folder_weighs_more_in_training_but_is_scored_once(tiny_data, weights_path, tmp_path):

@@ -30,7 +30,7 @@ def test_a_wheel_install_runs_the_defaults(tmp_path):
     clip = make_indexed_clip(tmp_path / "clip.mp4", 20, audio_seconds=0.7)
     proc = run("run", str(clip), "-o", str(tmp_path / "out.mp4"), "--blur", "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    assert "frames in 20, out 20" in proc.stderr and (tmp_path / "out.mp4").stat().st_size > 1000
+    assert "frames: 20 read, 20 written" in proc.stderr and (tmp_path / "out.mp4").stat().st_size > 1000
     proc = run("presets")  # installed with the package, found by name outside the repository
     assert proc.returncode == 0 and "webcam" in proc.stdout and str(site) in proc.stdout, proc.stderr
     proc = run("run", str(clip), "-o", str(tmp_path / "preset.mp4"), "--config", "file-quality", "--no-progress")

@@ -69,7 +69,7 @@ def test_window_shows_composited_frames_and_quits_on_q(display, model_cache, tmp
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    out_frames = int(re.search(r"frames in \d+, out (\d+)", err).group(1))
+    out_frames = int(re.search(r"frames: \d+ read, (\d+) written", err).group(1))
     assert out_frames < 3000  # it stopped because of the key, not the frame limit
 
 

@@ -1,4 +1,5 @@
-"""Run settings: one dataclass, YAML presets (``vbg/presets/``, by name), and validation that names the offending key.
+"""Run settings: one dataclass, YAML presets (``vbg/presets/``, by name), and validation that names the offending
+flag or key.
 
 Precedence is defaults < ``--config FILE`` < command-line flags.  YAML keys are the long flag names with
 underscores (``--max-frames`` -> ``max_frames``).
@@ -95,43 +96,44 @@ CHOICES = {  # the lists the model and compositing modules define, so a new choi
 POSITIVE = ("camera_width", "camera_height", "camera_fps", "requests", "threads", "max_frames", "blur", "gate_age")
 
 
-def _check_type(key: str, value: Any, annotation: Any) -> Any:
-    """Coerce/validate one value against the field's annotation, or raise naming ``key``."""
+def _check_type(name: str, value: Any, annotation: Any) -> Any:
+    """Coerce/validate one value against the field's annotation, or raise naming it (``name``: see ``_name``)."""
     is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
     args = typing.get_args(annotation) if is_union else ()
     optional = type(None) in args
     if value is None:
         if optional:
             return None
-        raise VbgError(f"config key {key!r} must not be empty")
+        raise VbgError(f"{name} must not be empty")
     base = next((a for a in args if a is not type(None)), annotation) if args else annotation
     origin = typing.get_origin(base)
     if origin is list:
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, (str, Path)) for v in items):
-            raise VbgError(f"config key {key!r} must be a list of paths, got {value!r}")
+            raise VbgError(f"{name} must be a list of paths, got {value!r}")
         return [str(v) for v in items]
     if base is bool:
         if not isinstance(value, bool):
-            raise VbgError(f"config key {key!r} must be true or false, got {value!r}")
+            raise VbgError(f"{name} must be true or false, got {value!r}")
         return value
     if base is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise VbgError(f"config key {key!r} must be a whole number, got {value!r}")
+            raise VbgError(f"{name} must be a whole number, got {value!r}")
         return value
     if base is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise VbgError(f"config key {key!r} must be a number, got {value!r}")
+            raise VbgError(f"{name} must be a number, got {value!r}")
         return float(value)
     if base is str:
         if isinstance(value, (dict, list, bool)):
-            raise VbgError(f"config key {key!r} must be text, got {value!r}")
+            raise VbgError(f"{name} must be text, got {value!r}")
         return str(value)
     return value
 
 
 def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
-    """Check keys and values; returns the coerced values.  Errors name the key and the file or flag."""
+    """Check keys and values; returns the coerced values.  Errors name the flag (``origin`` "option": the
+    command line) or the file and its key, as the user wrote it."""
     hints = typing.get_type_hints(RunConfig)
     clean = {}
     for key, value in values.items():
@@ -139,34 +141,40 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
             near = [k for k in hints if k.startswith(str(key)[:3])]  # YAML keys may be numbers or null
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise VbgError(f"{origin}: unknown key {key!r}{hint}; see vbg presets --show webcam for the valid keys")
+        name = _name(key, origin)
         if key == "ramp" and (value is False or isinstance(value, list)):  # YAML `off` / `[8, 248]`
             value = ",".join(str(v) for v in value) if value else "off"
-        try:
-            value = _check_type(key, value, hints[key])
-        except VbgError as exc:
-            raise VbgError(f"{origin}: {exc}") from None
+        value = _check_type(name, value, hints[key])
         if key in CHOICES and value not in CHOICES[key]:
-            raise VbgError(f"{origin}: config key {key!r} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+            raise VbgError(f"{name} must be one of {', '.join(CHOICES[key])}, got {value!r}")
         if key in POSITIVE and value is not None and value <= 0:
-            raise VbgError(f"{origin}: config key {key!r} must be positive, got {value!r}")
+            raise VbgError(f"{name} must be positive, got {value!r}")
         if key in ("reconnect", "gate_threshold") and value < 0:
-            raise VbgError(f"{origin}: config key {key!r} must be 0 or more, got {value!r}")
+            raise VbgError(f"{name} must be 0 or more, got {value!r}")
         if key in ("ramp", "feather", "smooth") and value is not None:
-            _check_refinement(key, value, origin)
+            _check_refinement(key, value, name)
         if key == "crf" and value is not None and not 0 <= value <= 63:
-            raise VbgError(f"{origin}: config key 'crf' must be between 0 and 63, got {value!r}")
+            raise VbgError(f"{name} must be between 0 and 63 (lower: better quality, bigger file), got {value!r}")
         clean[key] = value
     return clean
 
 
-def _check_refinement(key: str, value: Any, origin: str) -> None:
+def _name(key: str, origin: str) -> str:
+    """How an error names a setting: on the command line the flag (``--max-frames``), in a file the file and
+    its key (``my.yaml: key 'max_frames'``)."""
+    if origin == "option":
+        return "INPUT" if key == "input" else f"--{key.replace('_', '-')}"
+    return f"{origin}: key {key!r}"
+
+
+def _check_refinement(key: str, value: Any, name: str) -> None:
     """Refinement keys are checked by building the refinement settings they describe."""
     from .compose.refine import RefineConfig
 
     try:
         RefineConfig.from_settings(**{key: value})
     except VbgError as exc:
-        raise VbgError(f"{origin}: config key {key!r}: {exc}") from None
+        raise VbgError(f"{name}: {exc}") from None
 
 
 PRESETS = Path(__file__).parent / "presets"  # installed with the package; configs/ in the repository links here

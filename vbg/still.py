@@ -41,8 +41,7 @@ def replace_background(image: np.ndarray, segmenter: Segmenter, compositor: Comp
 
 #: ``vbg image``'s flags that are run settings (``RunConfig`` keys): what ``process_image`` accepts.
 IMAGE_SETTINGS = ("model", "device", "size", "precision", "resize", "weights", "cache_dir", "calibration",
-                  "background", "color", "blur", "transparent", "fit", "refine", "ramp", "guided", "feather",
-                  "smooth")
+                  "background", "color", "blur", "transparent", "fit", "refine", "ramp", "guided", "feather")
 #: Model settings whose default for a still is the model's own (``SegmenterConfig``: antialias resize, the most
 #: accurate), not a video run's (``RunConfig``: fast resize).  ``vbg image``'s flags show the same defaults.
 STILL_MODEL_DEFAULTS = ("model", "device", "size", "precision", "resize")

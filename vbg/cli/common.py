@@ -63,41 +63,60 @@ class _SuppressingGroup:
 
 
 def add_background_args(parser: argparse.ArgumentParser, allow_video: bool, suppress: bool = False,
-                        window_keys: bool = False) -> None:
+                        window_keys: bool = False, still: bool = False) -> None:
+    """The background and refinement options.  ``still`` (``vbg image``: each photo on its own) offers only
+    what changes a still: one background, chosen by exactly one option (a photo shows no second one and has
+    no keys to cycle them), and no temporal smoothing (a photo has no previous frame to smooth against)."""
     from ..choices import DEFAULT_BLUR, FIT_MODES
     from ..config import RunConfig
 
     keys = "; the b and m keys of --window cycle them" if window_keys else ""  # only vbg run has a window
-    g = parser.add_argument_group(f"background (several: the first is used{keys})")
+    g = parser.add_argument_group("background (one of these)" if still else
+                                  f"background (several: the first is used{keys})")
     if suppress:
         g = _SuppressingGroup(g)
     kind = "IMAGE or VIDEO" if allow_video else "IMAGE"
-    g.add_argument("--background", "-b", action="append", default=[], metavar=kind, help=f"replacement {kind.lower()}")
-    g.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
-    g.add_argument("--blur", nargs="?", const=DEFAULT_BLUR, type=int, metavar="PX",
-                   help=f"blur the real background (default {DEFAULT_BLUR} px; also what happens with no background "
-                        f"option at all)")
-    g.add_argument("--transparent", action="store_true",
-                   help="keep the matte as alpha (.png/.webp/.tiff images, .mov ProRes 4444/.webm VP9 videos)")
+    choice = g.add_mutually_exclusive_group() if still else g
+    several = {"action": _OneBackground} if still else {"action": "append"}
+    choice.add_argument("--background", "-b", default=[], metavar=kind, help=f"replacement {kind.lower()}", **several)
+    choice.add_argument("--color", metavar="COLOR", help="flat colour: #rrggbb, r,g,b or a name (green, blue, ...)")
+    choice.add_argument("--blur", nargs="?", const=DEFAULT_BLUR, type=int, metavar="PX",
+                        help=f"blur the real background (default {DEFAULT_BLUR} px; also what happens with no "
+                             f"background option at all)")
+    videos = "" if still else ", .mov ProRes 4444/.webm VP9 videos"
+    choice.add_argument("--transparent", action="store_true",
+                        help=f"keep the matte as alpha (.png/.webp/.tiff images{videos})")
     g.add_argument("--fit", choices=FIT_MODES, default=RunConfig.fit,
                    help="how a picture fills the frame: cover crops, contain letterboxes (default %(default)s)")
-    add_refine_args(parser, suppress)
+    add_refine_args(parser, suppress, temporal=not still)
 
 
-def add_refine_args(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
-    """Mask refinement options (vbg/compose/refine.py), with RunConfig's defaults (``vbg image`` has no presets)."""
+class _OneBackground(argparse.Action):
+    """``vbg image --background``: one picture; a second one would silently replace the first."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest):
+            parser.error(f"argument {option_string}: give one background picture per photo, not several")
+        setattr(namespace, self.dest, values)
+
+
+def add_refine_args(parser: argparse.ArgumentParser, suppress: bool = False, temporal: bool = True) -> None:
+    """Mask refinement options (vbg/compose/refine.py), with RunConfig's defaults (``vbg image`` has no presets);
+    ``temporal``: the smoothing between successive frames, for videos."""
     from ..config import RunConfig
 
     g = parser.add_argument_group("mask refinement")
     if suppress:
         g = _SuppressingGroup(g)
+    stages = "ramp, edge-aware upsampling, feather" + (", temporal smoothing" if temporal else "")
     g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=RunConfig.refine,
-                   help="refine the mask: ramp, edge-aware upsampling, feather, temporal smoothing (default on)")
+                   help=f"refine the mask: {stages} (default on)")
     g.add_argument("--ramp", metavar="LOW,HIGH", default=RunConfig.ramp,
                    help="alpha levels mapped to 0 and 255, soft in between, or off (default %(default)s)")
     g.add_argument("--guided", action=argparse.BooleanOptionalAction, default=RunConfig.guided,
                    help="edge-aware upsampling guided by the frame (default on)")
     g.add_argument("--feather", type=float, metavar="SIGMA", default=RunConfig.feather,
                    help="soften edges by a Gaussian of SIGMA pixels, 0 = off (default %(default)s)")
-    g.add_argument("--smooth", type=float, metavar="W", default=RunConfig.smooth,
-                   help="temporal smoothing weight where successive masks agree, 0 = off (default %(default)s)")
+    if temporal:
+        g.add_argument("--smooth", type=float, metavar="W", default=RunConfig.smooth,
+                       help="temporal smoothing weight where successive masks agree, 0 = off (default %(default)s)")

@@ -20,7 +20,7 @@ def add_image_parser(sub) -> None:
     p.add_argument("--mask-out", metavar="PATH", help="also write the alpha matte (a folder for several inputs)")
     p.add_argument("--figure-out", metavar="PATH",
                    help="also write an original | mask | result figure (a folder for several inputs)")
-    add_background_args(p, allow_video=False)
+    add_background_args(p, allow_video=False, still=True)
     add_model_args(p)
     p.set_defaults(func=cmd_image)
 

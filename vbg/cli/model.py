@@ -33,33 +33,60 @@ def add_model_parsers(sub) -> None:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    """Each device on a few labelled lines, and what was timed here as a table: one line per model and size,
+    one column per precision."""
     import openvino as ov
 
-    from ..model.autotune import HEADROOM, LIVE_MARGIN, SIZE_MARGIN, SMALLER_AUTO_SIDES, cached_lines
+    from ..model.autotune import HEADROOM, LIVE_MARGIN, SIZE_MARGIN, SMALLER_AUTO_SIDES, cached_rows
     from ..model.devices import cpu_name, default_precision, list_devices
     from ..model.weights import cache_dir
 
     core = ov.Core()
     print(f"OpenVINO {ov.get_version()}")
+    smaller = ", then ".join(f"auto:{side}" for side in SMALLER_AUTO_SIDES)
     for info in list_devices(core):
         precisions = ["fp32", "fp16 (IR; computed in " + ("f16" if "FP16" in info.capabilities else "f32") + ")"]
         if "BF16" in info.capabilities:
             precisions.append("bf16")
         if "INT8" in info.capabilities:
             precisions.append("int8 (NNCF)")
-        print(f"{info.name:6s} {info.full_name}")
-        print(f"       capabilities: {', '.join(info.capabilities)}")
-        print(f"       vbg precisions: {', '.join(precisions)}")
-        measured = cached_lines(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
-        print(f"       --precision auto: video files take {default_precision(core, info.name, video=True)}, images "
-              f"{default_precision(core, info.name)} (measured fastest at the same accuracy); live inputs take the most accurate precision whose measured model fps is "
-              f">= {HEADROOM:g} x the camera's, give each frame its own mask when it is >= {LIVE_MARGIN:g} x, "
-              f"and step --size auto down to auto:{'/auto:'.join(map(str, SMALLER_AUTO_SIDES))} when it is under "
-              f"{SIZE_MARGIN:g} x" + ("; measured here:" if measured else "; not measured yet (first live run)"))
-        for line in measured:
-            print(f"         {line}")
-    print("AUTO   picks among the devices above")
+        print(f"\n{info.name}: {info.full_name}")
+        for label, text in (
+                ("capabilities", ", ".join(info.capabilities)),
+                ("vbg precisions", ", ".join(precisions)),
+                ("--precision auto", ""),
+                ("  video files", f"{default_precision(core, info.name, video=True)} (measured fastest at the same "
+                                  "accuracy)"),
+                ("  photos", default_precision(core, info.name)),
+                ("  live inputs", f"the most accurate one that runs at {HEADROOM:g}x the camera's rate or more"),
+                ("  own masks", f"a frame waits for its own mask if the model runs at {LIVE_MARGIN:g}x the "
+                                "camera's rate or more"),
+                ("  --size auto", f"live inputs step down to {smaller} under {SIZE_MARGIN:g}x the camera's "
+                                  "rate")):
+            print(f"  {label + ':':18s} {text}".rstrip())
+        rows = cached_rows(cache_dir(args.cache_dir), cpu_name() if info.name == "CPU" else info.full_name)
+        if not rows:
+            print("  timed here: nothing yet (the first live run times it)")
+            continue
+        print("  timed here, model frames a second (* timed while the CPU was busy: timed again next run):")
+        for line in _measured_table(rows):
+            print(f"    {line}")
+    print("\nAUTO: picks among the devices above")
     return 0
+
+
+def _measured_table(rows) -> list[str]:
+    """``cached_rows`` as aligned columns: model, size, resize, threads, one per precision timed, when."""
+    from ..model.autotune import ACCURACY_ORDER
+
+    precisions = [p for p in ACCURACY_ORDER if any(p in row.fps for row in rows)]
+    other = any(row.openvino for row in rows)
+    header = ["model", "size", "resize", "threads", *precisions, *(["OpenVINO"] if other else []), "timed"]
+    cells = [[row.model, row.size, row.resize, row.threads,
+              *(f"{row.fps[p]:.0f}" + ("*" if p in row.busy else "") if p in row.fps else "-" for p in precisions),
+              *([row.openvino or "this"] if other else []), row.timed or "?"] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in [header, *cells]]
 
 
 CONVERT_TARGETS = ("run", "camera", "image")

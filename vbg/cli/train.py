@@ -62,6 +62,13 @@ def add_train_parser(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..train.config import check_weights_file
+    from ..train.data import check_folders
+
+    check_folders(args.data, args.backgrounds)
+    for flag, path in [("--init", args.init), *(("--average-with", p) for p in args.average_with)]:
+        if path is not None:
+            check_weights_file(path, flag)
     from ..train.trainer import TrainConfig, Trainer
 
     init = args.init

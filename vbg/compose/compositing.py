@@ -6,12 +6,15 @@ per-frame work is one blend (``benchmarks/bench_composite.py`` measures it again
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
 from ..choices import DEFAULT_BLUR
 from ..errors import VbgError
 from ..media.frames import VIDEO_EXTENSIONS
+from ..media.imageio import read_image
 from .backgrounds import (
     Background,
     BlurBackground,
@@ -150,6 +153,26 @@ BACKGROUND_VIDEO_EXTENSIONS = VIDEO_EXTENSIONS + (".gif",)
 
 
 
+def open_background(path: str, fit: str = "cover") -> Background:
+    """One ``--background`` file, a video by its extension, else a picture.  Its problems are reported as the
+    background's: a bare "image ... does not exist" reads as if the input photo were missing."""
+    p = Path(path)
+    kinds = f"a picture (JPEG, PNG, BMP, WebP, TIFF) or a video ({' '.join(BACKGROUND_VIDEO_EXTENSIONS)})"
+    if not p.is_file():
+        problem = "is not a file" if p.exists() else "does not exist"
+        raise VbgError(f"background {path} {problem}: give --background the path of {kinds}")
+    if path.lower().endswith(BACKGROUND_VIDEO_EXTENSIONS):
+        return VideoBackground(path, fit)
+    try:
+        image = read_image(p)
+    except VbgError:
+        raise VbgError(f"background {path} cannot be read (damaged, or not a picture): give --background "
+                       f"{kinds}") from None
+    background = ImageBackground(image, fit)
+    background.label = path
+    return background
+
+
 def build_compositor(pictures: list[str], blur: int | None = None, color: str | None = None,
                      transparent: bool = False, fit: str = "cover") -> Compositor:
     """A compositor with the user's backgrounds in order: pictures (videos by extension), blur, colour.
@@ -159,8 +182,7 @@ def build_compositor(pictures: list[str], blur: int | None = None, color: str | 
     chosen_for_user = not pictures and blur is None and not color and not transparent
     if chosen_for_user:
         blur = DEFAULT_BLUR
-    backgrounds: list[Background] = [VideoBackground(p, fit) if p.lower().endswith(BACKGROUND_VIDEO_EXTENSIONS)
-                                     else ImageBackground(p, fit) for p in pictures]
+    backgrounds: list[Background] = [open_background(p, fit) for p in pictures]
     if blur is not None:
         backgrounds.append(BlurBackground(blur))
     if color:

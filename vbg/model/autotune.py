@@ -366,19 +366,31 @@ def choose_size(sizes: list[tuple[int, str]], rate_of, target_fps: float, precis
     return None
 
 
-def cached_lines(cache: Path, device_name: str) -> list[str]:
-    """The measurements held for ``device_name``: one line per model/size, with when its oldest figure was taken
-    (for ``vbg devices``)."""
-    lines = []
+@dataclass(frozen=True)
+class Measured:
+    """What one cached timing says (a row of ``vbg devices``)."""
+
+    model: str  # model (weights file)
+    size: str
+    resize: str
+    threads: str  # "all" cores, or a number
+    openvino: str  # the OpenVINO version that timed it, when it is not this one ("" when it is)
+    fps: dict[str, float]  # model frames a second, by precision
+    busy: frozenset[str]  # precisions timed while other work held the CPU (timed again on the next run)
+    timed: str  # when its oldest figure was taken, "YYYY-MM-DD HH:MM" ("" if unknown)
+
+
+def cached_rows(cache: Path, device_name: str) -> list[Measured]:
+    """The measurements held for ``device_name``, one per model/size (for ``vbg devices``)."""
+    rows = []
     for record in RateCache(cache).records():
         if record.get("device") == device_name:
-            fps, busy = record["fps"], set(record.get("busy", []))
-            rates = ", ".join(f"{p} {fps[p]:.0f}" + (" (busy: timed again next run)" if p in busy else "")
-                              for p in ACCURACY_ORDER if p in fps)
             taken = [t for t in (record.get("at") or {}).values() if isinstance(t, (int, float))]
-            when = time.strftime(" (timed %Y-%m-%d %H:%M)", time.localtime(min(taken))) if taken else ""
-            threads = f"{record['threads']} threads" if record.get("threads") else "all cores"
-            other = "" if record.get("openvino") == ov.get_version() else f", OpenVINO {record.get('openvino')}"
-            lines.append(f"{record.get('model')} ({record.get('weights')}) {record.get('size')} {record.get('resize')} "
-                         f"resize, {threads}{other}: {rates} fps{when}")
-    return lines
+            rows.append(Measured(
+                f"{record.get('model')} ({record.get('weights')})", str(record.get("size")),
+                str(record.get("resize")), str(record["threads"]) if record.get("threads") else "all",
+                "" if record.get("openvino") == ov.get_version() else str(record.get("openvino")),
+                {p: record["fps"][p] for p in ACCURACY_ORDER if p in record["fps"]},
+                frozenset(record.get("busy", [])),
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(min(taken))) if taken else ""))
+    return rows

@@ -194,21 +194,27 @@ def build_int8_backbone(fp32_xml: Path, calibration_set: CalibrationSet, force: 
 
 
 def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Model, dict]:
-    """Quantise the fp32 backbone at ``fp32_xml``; returns the model and its cache metadata."""
+    """Quantise the fp32 backbone at ``fp32_xml``; returns the model and its cache metadata.
+
+    NNCF's own output is kept out of vbg's lines: its INFO log is off, and its "Statistics collection" bars
+    (rich, on stdout; NNCF has no switch for them) go nowhere. vbg's notice has said what is going on."""
+    import contextlib
+    import io
     import logging
 
     import nncf
 
-    logging.getLogger("nncf").setLevel(logging.WARNING)
+    nncf.set_log_level(logging.WARNING)
     start = time.perf_counter()
     model = ov.Core().read_model(fp32_xml)
     frames = calibration.frames()
     inputs = calibration_inputs(frames)
     keep_float = outlier_convolutions(model, inputs)
     ignored = nncf.IgnoredScope(names=_float_regions(model) + keep_float, validate=False)
-    quantized = nncf.quantize(
-        model, nncf.Dataset(inputs), subset_size=len(inputs),
-        ignored_scope=ignored, advanced_parameters=nncf.AdvancedQuantizationParameters(disable_bias_correction=True))
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantized = nncf.quantize(
+            model, nncf.Dataset(inputs), subset_size=len(inputs), ignored_scope=ignored,
+            advanced_parameters=nncf.AdvancedQuantizationParameters(disable_bias_correction=True))
     meta = json.loads((fp32_xml.parent / "meta.json").read_text())
     meta.pop("files", None)
     meta.update({"precision": "int8", "nncf": nncf_version(), "recipe": RECIPE,

@@ -121,6 +121,7 @@ class Pipeline:
         self._gate = ChangeGate(gate) if gate is not None else None
         self._reuse = MaskReuse(gate.threshold if gate is not None else 0.0)
         self._workers: list[SinkWorker] = []
+        self._last_shown: int | None = None  # seq of the last frame output (see _shutdown)
 
     # -- control -----------------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -216,6 +217,9 @@ class Pipeline:
         self.stats.dropped += self.source.dropped + sum(w.dropped for w in self._workers)
         self.stats.source_lost = self.source.lost
         self.stats.idle_seconds = self.source.idle_seconds
+        if self._done() and self._last_shown is not None:
+            # live input goes on being read while the last frames are finished: those reads are not input
+            self.stats.frames_in = min(self.stats.frames_in, self._last_shown + 1)
 
     def _guard(self, target, name: str):
         done = self._done_events[name] = threading.Event()
@@ -239,8 +243,11 @@ class Pipeline:
             submitter = threading.Thread(target=self._guard(self._submit_newest, "submit"),
                                          args=(infer_queue, to_model), name="submit", daemon=True)
             submitter.start()
+        # file mode outputs every frame read, so it reads no more than --max-frames: no frame is read (or
+        # counted as input) that the job will not write
+        limit = None if self.live else self.options.max_frames
         try:
-            while not self._stop.is_set() and not self._drain.is_set():
+            while not self._stop.is_set() and not self._drain.is_set() and (limit is None or seq < limit):
                 frame = self.source.read()
                 if frame is None:
                     break
@@ -398,6 +405,7 @@ class Pipeline:
     def _show(self, frame: Frame, kept: Mask) -> None:
         """Emit ``frame`` with ``kept`` (its own mask, or a kept one brought to it: ``MaskReuse``)."""
         frame.mask_seq = kept.seq
+        self._last_shown = frame.seq
         mask = self._reuse.mask_for(frame, kept)
         alpha, reused = self._reuse.alpha(frame, mask, lambda: self._refine(frame, mask))
         self.stats.alphas_reused += reused

@@ -43,8 +43,22 @@ def progress_bar(iterable=None, *, total: int | None = None, unit: str, desc: st
     if sys.stderr.isatty():
         return tqdm(iterable, total=total, unit=unit, desc=desc, disable=disable, position=position, leave=False,
                     dynamic_ncols=True, mininterval=interval)
-    return tqdm(iterable, total=total, unit=unit, desc=desc, disable=disable, leave=True, ascii=True, ncols=80,
-                file=_LogLines(sys.stderr), mininterval=interval, maxinterval=interval * 2)
+    return _log_bar(tqdm)(iterable, total=total, unit=unit, desc=desc, disable=disable, leave=True, ascii=True,
+                          ncols=80, file=_LogLines(sys.stderr), mininterval=interval, maxinterval=interval * 2)
+
+
+def _log_bar(tqdm):
+    """tqdm for a log, whose final count is printed once.  Closing redraws the bar with the overall rate, which
+    differs from the rate of a final count already printed (the last item came after a long one, such as the
+    first photo, which converts the model), so the same 100 % line appeared twice."""
+
+    class LogBar(tqdm):
+        def close(self) -> None:
+            if not self.disable and getattr(self, "last_print_n", None) == self.n:
+                self.leave = False  # already on its own line: close only clears (nothing, in a log)
+            super().close()
+
+    return LogBar
 
 
 class FrameProgress:

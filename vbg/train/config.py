@@ -4,6 +4,18 @@ importing torch."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import VbgError
+
+
+def check_weights_file(path: str | Path, what: str = "weights") -> Path:
+    """A starting or averaged weights file exists (``what``: how the message names it, e.g. the flag)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VbgError(f"{what} {path} is not a file: give the path of a U2NETP .pth (a state_dict or a vbg train "
+                       "checkpoint)")
+    return path
 
 
 @dataclass

@@ -71,6 +71,9 @@ def find_pairs(folder: str | Path) -> list[Pair]:
     """Every image in ``folder/images`` that has a mask of the same stem in ``folder/masks``."""
     root = Path(folder)
     images, masks = root / "images", root / "masks"
+    if not root.is_dir():
+        raise VbgError(f"training folder {root} does not exist: check the --data path (a folder with images/ and "
+                       f"masks/ subfolders)")
     if not images.is_dir() or not masks.is_dir():
         raise VbgError(f"training folder {root} needs images/ and masks/ subfolders (masks: same stem, .png)")
     by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() == ".png"}
@@ -145,16 +148,33 @@ def normalise(bgr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
 
 
+def background_files(folder: str | Path) -> list[Path]:
+    """The pictures of a ``--backgrounds`` folder (at least one)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise VbgError(f"backgrounds folder {root} does not exist: check the --backgrounds path (a folder of photos "
+                       f"without people)")
+    files = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise VbgError(f"backgrounds folder {root} has no images: give a folder of photos without people")
+    return files
+
+
+def check_folders(data: list[str], backgrounds: str | None) -> None:
+    """The folders a run reads, checked in a moment before anything slow (finding or downloading the starting
+    weights, importing torch), so a mistyped path is the first thing reported."""
+    for spec in data:
+        find_pairs(data_spec(spec)[0])
+    if backgrounds is not None:
+        background_files(backgrounds)
+
+
 def load_backgrounds(folder: str | Path | None, long_side: int = 640) -> list[np.ndarray]:
     """Background pictures, shrunk once (a 1080p JPEG decode per sample would cost more than the rest)."""
     if folder is None:
         return []
-    root = Path(folder)
-    files = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else []
-    if not files:
-        raise VbgError(f"backgrounds folder {root} has no images: give a folder of photos without people")
     out = []
-    for path in files:
+    for path in background_files(folder):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             continue

@@ -35,7 +35,7 @@ from ..errors import VbgError
 from ..pipeline.metrics import progress_interval
 from ..model.devices import cpu_name
 from ..model.u2net import U2NETP
-from .config import TrainConfig  # noqa: F401  (also where old checkpoints find it)
+from .config import TrainConfig, check_weights_file  # noqa: F401  (TrainConfig: where old checkpoints find it)
 from .data import (BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, follows, load_backgrounds, normalise,
                    photo_people, read_pair, split)
 from .blend import average, blend
@@ -54,10 +54,7 @@ def cpu_has_bf16() -> bool:
 
 def load_state(path: str | Path) -> dict[str, torch.Tensor]:
     """A U2NETP state_dict from a plain checkpoint or from one of this trainer's checkpoints."""
-    path = Path(path)
-    if not path.is_file():
-        raise VbgError(f"weights {path} is not a file: give the path of a U2NETP .pth (a state_dict or a vbg train "
-                       "checkpoint)")
+    path = check_weights_file(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several kinds for a file that is not its own
