@@ -13,7 +13,7 @@ endif
 # One model cache for the demo, the tests and every later `vbg` command: vbg's own default ($VBG_CACHE_DIR or
 # ~/.cache/vbg), so what `make demo` prepares is not prepared again by the first direct run.
 
-.PHONY: demo test venv system-deps bench train clean
+.PHONY: demo test venv system-deps bench train ship-ir clean
 
 $(BIN)/vbg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,11 @@ train: venv
 	  $(if $(RESUME),$$([ -f out/train/last.pt ] && echo --resume))
 	$(BIN)/vbg train $(STAGE4) --seed 10 --composite 0.4 --out out/train --resume \
 	  --average-with out/train/stage4a/last.pt --average-with out/train/stage4b/last.pt
+
+# After the bundled weights change (make train): the backbones that ship with them (vbg/assets/ir), converted and
+# quantised as a first use would; tests/test_model.py checks that they match the weights.
+ship-ir: venv
+	$(BIN)/python -m vbg.model.shipped
 
 clean:
 	rm -rf $(VENV) .cache out

@@ -102,15 +102,20 @@ def test_a_live_still_scene_runs_the_model_on_few_frames(still_clip, model_cache
     assert stats.masks <= 90 / 5, stats.summary()
 
 
-def test_cli_gates_a_file_only_when_asked(still_clip, model_cache, tmp_path):
-    out = tmp_path / "out.mp4"
-    proc = run_vbg("run", str(still_clip), "-o", str(out), "--gate", "--size", "192", "--precision", "bf16",
+def test_cli_gates_a_file_unless_told_not_to(still_clip, model_cache, tmp_path):
+    """Files are gated by default (the model runs twice on a still clip: the first frame and the age bound);
+    ``--no-gate`` and the file-quality preset run it on every frame."""
+    common = ("--size", "192", "--precision", "bf16")
+    proc = run_vbg("run", str(still_clip), "-o", str(tmp_path / "out.mp4"), *common,
                    env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0, proc.stderr
     assert "frames: 60 read, 60 written" in proc.stderr and "model ran on 2 of 60 frames" in proc.stderr, proc.stderr
-    proc = run_vbg("run", str(still_clip), "-o", str(tmp_path / "every-frame.mp4"), "--size", "192", "--precision",
-                   "bf16", env={"VBG_CACHE_DIR": str(model_cache)})
+    proc = run_vbg("run", str(still_clip), "-o", str(tmp_path / "every-frame.mp4"), "--no-gate", *common,
+                   env={"VBG_CACHE_DIR": str(model_cache)})
     assert proc.returncode == 0 and "model ran on" not in proc.stderr, proc.stderr
+    from vbg.config import make_config
+
+    assert make_config("file-quality").gate is False
 
 
 def noisy(grey: np.ndarray, rng, sigma: float = 6.0) -> np.ndarray:

@@ -199,3 +199,34 @@ def test_the_inference_queue_has_let_go_of_its_callback_when_close_returns(make_
         assert sorted(seen) == [(i, (192, 192)) for i in range(4)]
         with pytest.raises(RuntimeError, match="closed"):
             queue.start_async({0: frame}, 4)
+
+
+def test_the_shipped_backbones_are_the_bundled_weights_converted_and_quantised():
+    """vbg ships the bundled model's backbones (``vbg/assets/ir``) so that its first use needs no torch and no NNCF.
+    They must be what ``python -m vbg.model.shipped`` makes from today's weights, calibration media and graph:
+    the same sources (recorded hashes), and the fp32 one computes what a fresh conversion computes."""
+    import json
+
+    import openvino as ov
+
+    from vbg.model.convert import GRAPH_VERSION, IRKey, convert_backbone, openvino_version, shipped_backbone
+    from vbg.model.fuse import fused_model
+    from vbg.model.quantize import RECIPE, CalibrationSet, shipped_int8_name
+    from vbg.model.weights import DEFAULT_MODEL, cache_dir, file_sha256, get_spec, resolve_weights
+
+    spec = get_spec(DEFAULT_MODEL)
+    weights = resolve_weights(spec, None, cache_dir(None))
+    key = IRKey(spec.name, file_sha256(weights), None, "fp32", None, openvino_version())
+    calibration = CalibrationSet.find(None)
+    fp32 = shipped_backbone(key.shipped_name)
+    int8 = shipped_backbone(shipped_int8_name(key.shipped_name, calibration))
+    assert fp32 is not None and int8 is not None, "run make ship-ir after changing the weights, graph or samples"
+    meta = json.loads((int8.parent / "meta.json").read_text())
+    assert meta["weights_sha256"] == file_sha256(weights) and meta["graph"] == GRAPH_VERSION
+    assert meta["calibration_sha256"] == calibration.sha256 and meta["recipe"] == RECIPE
+    core = ov.Core()
+    x = np.random.default_rng(0).normal(0, 1, (1, 3, 192, 320)).astype(np.float32)
+    fresh = fused_model(convert_backbone(spec, weights), 192, 320)
+    outputs = [core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(x)[0]
+               for model in (fresh, fused_model(core.read_model(fp32), 192, 320))]
+    assert np.abs(outputs[0] - outputs[1]).max() < 1e-5

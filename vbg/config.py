@@ -62,7 +62,7 @@ class RunConfig:
     calibration: str | None = None  # int8: folder of images/videos to calibrate on (default: the samples)
     requests: int | None = None  # async infer requests; default: the device's optimal number
     # the change gate (vbg/pipeline/gate.py): run the model only on frames whose picture changed, reuse the last
-    # mask (moved with the picture) on the others; null = on for live inputs, off for files (every frame's own)
+    # mask (moved with the picture) on the others; null = on (false: the model runs on every frame)
     gate: bool | None = None
     gate_age: int = 30  # frames: with the gate, the model still runs at least this often
     gate_threshold: float = 1.0  # mean grey-level change of a 160 px thumbnail that counts as a change

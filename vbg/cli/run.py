@@ -66,8 +66,8 @@ def add_run_parser(sub) -> None:
     g = p.add_argument_group("change gate (run the model only when the picture changes)")
     g.add_argument("--gate", action=argparse.BooleanOptionalAction,
                    help="run the model only on frames whose picture changed and reuse the last mask, moved with "
-                        "the picture, on the others: a still call costs a third of the CPU or less (default: on "
-                        "for cameras and --live, off for files, where it costs a little accuracy)")
+                        "the picture, on the others: a still call costs a third of the CPU or less, a file is "
+                        "processed faster (default: on; --no-gate runs the model on every frame)")
     g.add_argument("--gate-age", type=int, metavar="N",
                    help=f"with the gate, run the model at least every N frames (default {RunConfig.gate_age})")
     g.add_argument("--gate-threshold", type=float, metavar="LEVELS",

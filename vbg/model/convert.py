@@ -26,7 +26,7 @@ from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 from .. import choices
 from ..errors import VbgError, notice
 from . import fuse
-from .ircache import cached_ir
+from .ircache import cached_ir, ir_problem
 from .weights import ModelSpec, file_sha256, load_checked
 
 
@@ -143,6 +143,9 @@ CONVERT_SECONDS = 25
 #: converted once for every size (``u2net.WeightedSides`` + ``fuse.fused_model``)
 GRAPH_VERSION = 3
 BACKBONE = "backbone"  # the size part of a backbone entry's name
+#: Backbones made from the bundled person weights ship with vbg (``python -m vbg.model.shipped``), so the default
+#: model needs neither torch nor NNCF on first use: each size is built from them in a tenth of a second.
+SHIPPED_IR = Path(__file__).resolve().parents[1] / "assets" / "ir"
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,17 @@ class IRKey:
     def dirname(self) -> str:
         shape = f"{self.size}-{self.precision}-{self.resize}" if self.size else f"{BACKBONE}-{self.precision}"
         return f"{self.model}-{shape}-{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}"
+
+    @property
+    def shipped_name(self) -> str:
+        """A backbone's name among the shipped ones: no OpenVINO version, since any later OpenVINO reads the IR."""
+        return f"{self.model}-{BACKBONE}-{self.precision}-{self.weights_sha256[:12]}-g{GRAPH_VERSION}"
+
+
+def shipped_backbone(name: str) -> Path | None:
+    """The ``model.xml`` of the shipped backbone ``name`` (see ``SHIPPED_IR``), or None if vbg has none intact."""
+    folder = SHIPPED_IR / name
+    return folder / "model.xml" if ir_problem(folder) is None else None
 
 
 def fold_input(model: ov.Model, resize: str) -> PrePostProcessor:
@@ -233,9 +247,13 @@ def convert_to_openvino(spec: ModelSpec, weights: Path, size: InputSize, module=
 
 
 def build_backbone(spec: ModelSpec, weights: Path, precision: str, cache: Path, force: bool = False) -> Path:
-    """The cached backbone IR (``precision`` fp32 or fp16 weights), converting it first if needed: the only
-    step that needs torch, once per model and weights, whatever the sizes."""
+    """The backbone IR (``precision`` fp32 or fp16 weights): the shipped one for the bundled weights, else the
+    cached one, converted first if needed: the only step that needs torch, once per model and weights, whatever
+    the sizes.  ``force`` converts again, shipped or not."""
     key = IRKey(spec.name, file_sha256(weights), None, precision, None, openvino_version())
+    shipped = None if force else shipped_backbone(key.shipped_name)
+    if shipped is not None:
+        return shipped
     entry = cache / "ir" / key.dirname
 
     def convert() -> tuple[ov.Model, dict]:
@@ -266,10 +284,15 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
     key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
     if precision == "int8":
-        from .quantize import CalibrationSet, build_int8_backbone, int8_suffix
+        from .quantize import CalibrationSet, build_int8_backbone, int8_suffix, shipped_int8_name
 
         calibration_set = CalibrationSet.find(calibration)  # a bad folder fails before any conversion
-        backbone = build_int8_backbone(build_backbone(spec, weights, "fp32", cache), calibration_set, force)
+        fp32 = IRKey(spec.name, key.weights_sha256, None, "fp32", None, key.openvino)
+        backbone = None if force else shipped_backbone(shipped_int8_name(fp32.shipped_name, calibration_set))
+        if backbone is None:
+            backbone = build_int8_backbone(build_backbone(spec, weights, "fp32", cache),
+                                           cache / "ir" / (fp32.dirname.replace("-fp32-", "-int8-", 1)
+                                                           + int8_suffix(calibration_set)), calibration_set, force)
         entry = cache / "ir" / (key.dirname.replace("-fp32-", "-int8-", 1) + int8_suffix(calibration_set))
     else:
         backbone = build_backbone(spec, weights, key.precision, cache, force)

@@ -119,6 +119,11 @@ def int8_suffix(calibration: CalibrationSet) -> str:
     return f"-cal{calibration.sha256[:12]}-nncf{nncf_version()}-{RECIPE}"
 
 
+def shipped_int8_name(fp32_shipped_name: str, calibration: CalibrationSet) -> str:
+    """The shipped int8 backbone's name for a shipped fp32 name: without NNCF's version, which only made it."""
+    return fp32_shipped_name.replace("-fp32-", "-int8-", 1) + f"-cal{calibration.sha256[:12]}-{RECIPE}"
+
+
 def calibration_inputs(frames: list[np.ndarray]) -> list[np.ndarray]:
     """The backbone's float input for each frame, made by the folded input handling itself
     (``convert.preprocessor``) at the size ``--size auto`` gives the frame's shape (the backbone takes any)."""
@@ -178,15 +183,14 @@ def outlier_convolutions(model: ov.Model, inputs: list[np.ndarray], ratio: float
             if peak.max() > ratio * max(float(np.median(peak)), 1e-6)]
 
 
-def build_int8_backbone(fp32_xml: Path, calibration_set: CalibrationSet, force: bool = False) -> Path:
-    """The cached INT8 backbone next to the fp32 backbone at ``fp32_xml``, quantising it first if needed: once per
-    model, weights and calibration, for every input size.  Returns the .xml.  Same cache rules as every IR
-    (``vbg.model.ircache``)."""
-    final = fp32_xml.parent.parent / (fp32_xml.parent.name.replace("-fp32-", "-int8-", 1) + int8_suffix(calibration_set))
+def build_int8_backbone(fp32_xml: Path, final: Path, calibration_set: CalibrationSet, force: bool = False) -> Path:
+    """The INT8 backbone in the cache entry ``final``, quantised from the fp32 backbone at ``fp32_xml`` first if
+    needed: once per model, weights and calibration, for every input size.  Returns the .xml.  Same cache rules
+    as every IR (``vbg.model.ircache``)."""
 
     def quantize() -> tuple[ov.Model, dict]:
         if not final.is_dir():  # the first time; a damaged entry says so itself (ircache)
-            notice(f"first use of int8 for {fp32_xml.parent.name.split('-')[0]}: quantising it with NNCF once, "
+            notice(f"first use of int8 for {final.name.split('-')[0]}: quantising it with NNCF once, "
                    f"about a minute on 2 cores, for every input size; later runs load it from {final.parent}")
         return quantize_model(fp32_xml, calibration_set)
 
