@@ -1,11 +1,13 @@
 """What a new user waits for: the first ``vbg run`` of the sample clip on an empty model cache, the second
-run of the same command, and a run after ``vbg convert`` prepared the model, each as a separate process.
+run of the same command, and a run after ``vbg convert`` prepared the model, each as a separate process; with
+``--photos``, also a first ``vbg image`` of a folder of 27 photos of 18 shapes against 27 photos of one shape
+(each on an empty cache; the photos are the sample photo resized, so their model input sizes differ).
 
 ``--repo DIR`` adds the same rows for another checkout of vbg (run with this interpreter and its packages),
 measured in the same run, so two versions compare side by side on one machine in one hour.  Each cache is a
 fresh temporary folder; the weights come from ``$VBG_WEIGHTS_DIR`` as for every command.
 
-Run: ``VBG_WEIGHTS_DIR=../shared/models .venv/bin/python benchmarks/bench_first_run.py [--repo ../old]``
+Run: ``VBG_WEIGHTS_DIR=../shared/models .venv/bin/python benchmarks/bench_first_run.py [--repo ../old] [--photos]``
 """
 
 from __future__ import annotations
@@ -24,6 +26,34 @@ sys.path.insert(0, str(HERE.parent))
 from vbg.model.devices import cpu_name  # noqa: E402
 
 CLIP = HERE.parent / "samples" / "person_720p.mp4"
+PHOTO = HERE.parent / "samples" / "person.jpg"
+#: 18 photo shapes (width, height) from portrait to panorama; 27 photos take them in turn
+SHAPES = [(w, h) for w in (480, 640, 800, 1024, 1280, 1600) for h in (480, 720, 1080)]
+
+
+def photo_folders(work: Path) -> dict[str, Path]:
+    """Two folders of 27 photos: one shape each (the first), and the 18 shapes in turn."""
+    import cv2
+
+    image = cv2.imread(str(PHOTO))
+    folders = {"one shape": work / "photos-one", "18 shapes": work / "photos-mixed"}
+    for label, folder in folders.items():
+        folder.mkdir()
+        for i in range(27):
+            size = SHAPES[0] if label == "one shape" else SHAPES[i % len(SHAPES)]
+            cv2.imwrite(str(folder / f"p{i:02d}.jpg"), cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+    return folders
+
+
+def photo_rows(repo: Path, label: str, work: Path, folders: dict[str, Path]) -> list[tuple[str, str, float]]:
+    rows = []
+    for model in ("u2netp_person", "u2net_lite"):
+        for shapes, folder in folders.items():
+            cache, out = work / f"cache-{label}-{model}-{shapes}", work / f"out-{label}-{model}-{shapes}"
+            seconds = timed(repo, "image", str(folder), "-o", f"{out}/", "--cache-dir", str(cache),
+                            "--model", model)
+            rows.append((label, f"first `vbg image` of 27 photos, {shapes}, {model} (empty cache)", seconds))
+    return rows
 
 
 def timed(repo: Path, *args: str) -> float:
@@ -52,12 +82,17 @@ def rows_for(repo: Path, label: str, work: Path) -> list[tuple[str, str, float]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, action="append", default=[], help="another checkout to compare")
+    parser.add_argument("--photos", action="store_true", help="also a folder of photos of 18 shapes against one")
     args = parser.parse_args()
     print(f"CPU: {cpu_name()}; clip {CLIP.name} (120 frames, 720p) to H.264, default options")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        folders = photo_folders(Path(tmp)) if args.photos else {}
         for index, repo in enumerate([HERE.parent, *args.repo]):
-            rows += rows_for(repo.resolve(), "this" if index == 0 else repo.name, Path(tmp))
+            label = "this" if index == 0 else repo.name
+            rows += rows_for(repo.resolve(), label, Path(tmp))
+            if folders:
+                rows += photo_rows(repo.resolve(), label, Path(tmp), folders)
     print("\n| vbg | command | wall s |\n|---|---|---:|")
     for label, what, seconds in rows:
         print(f"| {label} | {what} | {seconds:.1f} |")
