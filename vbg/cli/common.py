@@ -37,9 +37,9 @@ def add_model_args(parser: argparse.ArgumentParser, suppress: bool = False) -> N
                    help="model input size: auto (the frame's aspect at about 256x256 pixels), auto:N (at NxN), "
                         "N or WxH in multiples of 32 (default %(default)s)")
     g.add_argument("--precision", default=D.precision, choices=["auto", *PRECISIONS],
-                   help="auto = bf16 on CPUs that have it, fp16 on GPU/NPU, else fp32; on a live input the most "
-                        "accurate one that keeps up, timed once per machine; int8 = NNCF-quantised "
-                        "(default %(default)s)")
+                   help="auto = on a CPU int8 for video files, bf16 for photos where the CPU has it, else fp32; "
+                        "fp16 on GPU/NPU; on a live input the most accurate one that keeps up, timed once per "
+                        "machine; int8 = NNCF-quantised (default %(default)s)")
     g.add_argument("--resize", default=D.resize, choices=list(RESIZE_MODES),
                    help="input resize inside the model: antialias matches the reference, fast saves time "
                         "(default %(default)s)")
