@@ -130,9 +130,28 @@ def test_ctl_rejects_bad_verbs_and_arguments_without_changing_the_run(tmp_path, 
         assert_clean_error(ctl("bad", "mirror", "sideways", env=env), "on|off")
         taken = run_vbg(*LIVE, "--name", "bad", "--null", env=env, timeout=120)
         assert_clean_error(taken, "another vbg run is listening", "--name")
-        assert ctl("bad", "pause", env=env).returncode == 0
+        studio = SAMPLES / "background_studio.jpg"
+        assert ctl("bad", "pause", str(studio), env=env).returncode == 0
         paused = status_of("bad", env)
+        time.sleep(1.0)
     assert (paused["mode"], paused["paused"]) == ("color", True)
+    from vbg.compose.backgrounds import fit_image
+    from vbg.media.imageio import read_image
+
+    frames, _, _ = decode_video(tmp_path / "out.mp4")
+    still = fit_image(read_image(studio), *SIZE).astype(np.int16)
+    assert np.abs(frames[-1].astype(np.int16) - still).mean() < 4  # the call sees the chosen picture
+    assert np.abs(frames[0].astype(np.int16) - still).mean() > 20
+
+
+def test_sigterm_removes_the_socket(tmp_path, env):
+    import signal
+
+    proc = start_run(tmp_path, env, "term", "--color", "blue")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert not (Path(env["XDG_RUNTIME_DIR"]) / "vbg" / "term.sock").exists()
 
 
 def test_ctl_without_a_run_is_one_line_error(env):
@@ -190,3 +209,22 @@ def test_sighup_rereads_the_config(tmp_path, env):
             status = status_of("hup", env)
     assert (status["mode"], status["color"], status["mirror"]) == ("color", "#dc1e1e", False)
     assert f"SIGHUP: re-read {config}: color, mirror" in proc.err
+
+
+def test_live_preview_is_mirrored_and_the_other_outputs_get_the_true_picture():
+    from vbg.compose.compositing import build_compositor
+    from vbg.media.frames import Frame
+    from vbg.media.sinks import NullSink
+    from vbg.pipeline.control import Controls
+
+    class Preview(NullSink):
+        interactive = True
+
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[:, :10] = 255  # a bright left edge
+    frame = Frame(0, image.copy())
+    controls = Controls(build_compositor([], color="blue"), lambda: None, overlay=False, mirror=True)
+    window, call = controls.pictures(frame, image, [Preview(), NullSink()], stats=None)
+    assert window[:, -10:].min() == 255 and call is image  # the preview flipped, the call's picture untouched
+    controls.mirror_all = True  # --mirror
+    assert all(p[:, -10:].min() == 255 for p in controls.pictures(frame, image, [Preview(), NullSink()], None))
