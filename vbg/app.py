@@ -108,7 +108,7 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
     options = PipelineOptions(live=config.live, aligned=config.aligned, requests=config.requests,
                               own_masks=LIVE_MASK_POLICY[config.live_masks][1],
                               overlay=config.overlay, max_frames=config.max_frames, progress=config.progress,
-                              snapshot_dir=config.snapshot_dir, on_frame=on_frame)
+                              snapshot_dir=config.snapshot_dir, on_frame=on_frame, mirror=config.mirror)
     options.gate = gate_config(config, options.live_for(source.info))
     try:
         sinks = build_sinks(config, source)
@@ -120,11 +120,24 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
     return Pipeline(source, segmenter, compositor, sinks, options, refiner)
 
 
-def run(config: RunConfig) -> RunStats:
-    """Build and run the pipeline; the summary is in the returned stats."""
+def run(config: RunConfig, config_file: str | None = None) -> RunStats:
+    """Build and run the pipeline; the summary is in the returned stats.  A live run listens for ``vbg ctl``
+    as ``config.name`` and re-reads ``config_file`` on SIGHUP (``vbg.steering``)."""
+    if config.name is not None:
+        from .pipeline.ctlsocket import claim, socket_path
+
+        claim(socket_path(config.name))
     pipeline = build_pipeline(config)
-    pipeline.compositor.announce()
+    steering = None
     try:
+        if pipeline.live:
+            from .steering import Steering
+
+            steering = Steering(pipeline, config.name, config_file)
+        pipeline.compositor.announce()
         return pipeline.run()
     finally:
+        if steering is not None:
+            steering.close()
+        pipeline.source.close()  # already closed by a run; not by a run that never started
         pipeline.compositor.close()

@@ -84,6 +84,8 @@ class RunConfig:
     max_frames: int | None = None
     progress: bool = True
     snapshot_dir: str = "."
+    name: str | None = None  # live runs: the name vbg ctl --name steers this run by (default: default, or default-2 ...)
+    mirror: bool | None = None  # None: the live preview window is mirrored; true: every output too; false: none
 
 
 CHOICES = {  # the lists the model and compositing modules define, so a new choice needs no edit here

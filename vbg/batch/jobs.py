@@ -23,7 +23,8 @@ from ..outputs import check_outputs, check_writable, existing_folder
 
 #: Run settings that do not change what a file's output looks like (left out of the settings hash).
 NOT_IN_HASH = ("input", "output", "window", "vcam", "vcam_device", "vcam_backend", "null", "progress",
-               "snapshot_dir", "requests", "threads", "cache_dir", "live", "loop", "reconnect")
+               "snapshot_dir", "requests", "threads", "cache_dir", "live", "loop", "reconnect",
+               "name")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch import add_batch_parser
     from .bench import add_bench_parser
     from .cameras import add_cameras_parser
+    from .ctl import add_ctl_parser
     from .image import add_image_parser
     from .model import add_model_parsers
     from .presets import add_presets_parser
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_parsers(sub)
     add_run_parser(sub)
     add_cameras_parser(sub)
+    add_ctl_parser(sub)
     add_presets_parser(sub)
     add_batch_parser(sub)
     add_bench_parser(sub)

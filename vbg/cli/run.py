@@ -59,6 +59,12 @@ def add_run_parser(sub) -> None:
     g.add_argument("--overlay", action=argparse.BooleanOptionalAction,
                    help="FPS overlay: --overlay burns it into files and the virtual camera too, --no-overlay hides "
                         "it everywhere (default: in the window only; the o key toggles it)")
+    g.add_argument("--mirror", action=argparse.BooleanOptionalAction,
+                   help="mirror the picture: by default a live run's window is mirrored and files and the virtual "
+                        "camera get the true picture (call apps mirror the self-view themselves); --mirror "
+                        "mirrors every output, --no-mirror none; vbg ctl mirror on|off switches it")
+    g.add_argument("--name", metavar="NAME",
+                   help=f"live runs: the name vbg ctl --name NAME steers this run by (default: default, or default-2, ... when another run has that name)")
     g.add_argument("--max-frames", type=int, metavar="N", help="stop after N output frames")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar for files")
     g.add_argument("--snapshot-dir", metavar="DIR", help=f"where the s key saves PNGs (default {RunConfig.snapshot_dir})")
@@ -87,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = make_config(getattr(args, "config", None), **given)
     from ..app import run  # after validation: a bad preset fails before anything heavy is imported
 
-    stats = run(config)
+    stats = run(config, getattr(args, "config", None))
     print(f"vbg: {stats.summary()}", file=sys.stderr)
     from .common import EXIT_SOURCE_LOST
 

@@ -70,11 +70,12 @@ class Compositor:
     with the matte as the alpha channel instead of blending (for formats that keep alpha).
     """
 
-    def __init__(self, backgrounds: list[Background], transparent: bool = False) -> None:
+    def __init__(self, backgrounds: list[Background], transparent: bool = False, fit: str = "cover") -> None:
         if not backgrounds and not transparent:
             raise VbgError("no background given: pass --background IMAGE/VIDEO, --blur, --color or --transparent")
         self.backgrounds = list(backgrounds)
         self.transparent = transparent
+        self.fit = fit  # how pictures sent later (vbg ctl background) fill the frame
         self.index = 0
         self._mode_pool = self._extend_modes()
         self._blend = Blender()
@@ -112,6 +113,43 @@ class Compositor:
                 self.index = candidate
                 break
         return self.current
+
+    def show(self, background: Background) -> Background:
+        """Switch to ``background`` (vbg ctl): a blur or colour replaces the one of its kind, a picture or video
+        joins the pictures that ``b`` cycles (once: the same file again is selected, not added)."""
+        kinds = [i for i, b in enumerate(self._mode_pool) if self._replaces(b, background)]
+        if kinds:
+            self.index = kinds[0]
+            old, self._mode_pool[self.index] = self._mode_pool[self.index], background
+            old.close()
+        else:
+            self._mode_pool.append(background)
+            self.index = len(self._mode_pool) - 1
+        return self.current
+
+    @staticmethod
+    def _replaces(old: Background, new: Background) -> bool:
+        if new.name in ("blur", "color", "none"):
+            return old.name == new.name
+        return old.name in ("image", "video") and old.label == new.label
+
+    def select_mode(self, mode: str) -> Background:
+        """The first background of kind ``mode`` (``picture``: an image or video, else the kind's name)."""
+        names = ("image", "video") if mode == "picture" else (mode,)
+        found = [i for i, b in enumerate(self._mode_pool) if b.name in names]
+        if not found:
+            raise VbgError("no background picture to show: send one with vbg ctl background FILE")
+        self.index = found[0]
+        return self.current
+
+    def state(self) -> dict:
+        """What is shown, for ``vbg ctl status``."""
+        current = self.current
+        blur = next((b.strength for b in self._mode_pool if isinstance(b, BlurBackground)), None)
+        color = next((b.label for b in self._mode_pool if isinstance(b, ColorBackground)), None)
+        mode = "transparent" if self.transparent else "picture" if current.name in ("image", "video") \
+            else current.name
+        return {"mode": mode, "background": current.label, "blur": blur, "color": color}
 
     def compose(self, frame: np.ndarray, alpha: np.ndarray, t: float | None = None, still: bool = False
                 ) -> np.ndarray:
@@ -187,6 +225,6 @@ def build_compositor(pictures: list[str], blur: int | None = None, color: str | 
         backgrounds.append(BlurBackground(blur))
     if color:
         backgrounds.append(ColorBackground(color))
-    compositor = Compositor(backgrounds, transparent=transparent)
+    compositor = Compositor(backgrounds, transparent=transparent, fit=fit)
     compositor.default_blur = chosen_for_user
     return compositor

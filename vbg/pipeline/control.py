@@ -1,19 +1,24 @@
-"""The user's hands on a running pipeline: keys from sinks that have a keyboard, pause, the overlay toggle,
-background and mode cycling, and snapshots.  The pipeline itself only moves frames."""
+"""The user's hands on a running pipeline: keys from sinks that have a keyboard, ``vbg ctl`` commands from the
+control socket (``commands.py``), pause, the overlay and mirror, background and mode changes, and snapshots.
+The pipeline itself only moves frames; everything here is applied by the compositor thread between frames."""
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from ..compose.backgrounds import fit_image
 from ..compose.compositing import Compositor
 from ..compose.overlay import OverlayStats, draw_overlay
 from ..media.frames import Frame
 from ..media.imageio import write_image
 from ..media.sinks import FrameSink
+from .commands import Command
 
 #: What each key does (the README's window keys list the same).
 KEYS = {"q": "quit", "esc": "quit", "quit": "quit", "space": "pause", "b": "next background", "m": "next mode",
@@ -21,36 +26,77 @@ KEYS = {"q": "quit", "esc": "quit", "quit": "quit", "space": "pause", "b": "next
 
 
 class Controls:
-    """State the keys change, and the actions behind them.  ``poll`` reads every sink's key channel."""
+    """State the keys and ``vbg ctl`` change, and the actions behind them.  ``poll`` reads every sink's key
+    channel and the queued commands."""
 
     def __init__(self, compositor: Compositor, stop: Callable[[], None], overlay: bool = True,
-                 snapshot_dir: str = ".", burn_in: bool = False) -> None:
+                 snapshot_dir: str = ".", burn_in: bool = False, mirror: bool = False,
+                 mirror_all: bool = False) -> None:
         self.compositor = compositor
         self.stop = stop
         self.overlay_on = overlay
         self.burn_in = burn_in  # --overlay: the HUD goes into files and virtual cameras too
+        # the preview is mirrored like a bathroom mirror; --mirror mirrors files and virtual cameras too
+        self.mirror_on = mirror
+        self.mirror_all = mirror_all
         self.paused = False
+        self.pause_picture: np.ndarray | None = None  # vbg ctl pause IMAGE: shown instead of the still
         self.snapshot_dir = snapshot_dir
         self.last_output: tuple[Frame, np.ndarray] | None = None  # newest (frame, picture) out: snapshots, pause
+        self.commands: queue.Queue[Command] = queue.Queue()  # from the control socket's thread
+        self.frames_out: Callable[[], int] = lambda: 0  # the pipeline's output count (replies name the frame)
 
     def overlay_for(self, sink: FrameSink) -> bool:
         """The HUD is a preview aid: windows show it; files and virtual cameras get it only with --overlay."""
         return self.overlay_on and (sink.interactive or self.burn_in)
 
-    def with_overlay(self, frame: Frame, image: np.ndarray, sinks: Iterable[FrameSink],
-                     stats: Callable[[], OverlayStats]) -> np.ndarray:
-        """``image`` with the HUD drawn on it; on a copy when some sink still gets the plain picture (or the
-        picture is the source frame itself). The alpha channel of a transparent picture stays the matte."""
-        wanted = [self.overlay_for(sink) for sink in sinks]
-        if not any(wanted):
-            return image
-        in_place = all(wanted) and image is not frame.image
-        return draw_overlay(image if in_place else image.copy(), stats())
+    def mirror_for(self, sink: FrameSink) -> bool:
+        """Call apps mirror their own self-view and send the true picture: only the preview is mirrored,
+        unless --mirror asked for every output."""
+        return self.mirror_on and (sink.interactive or self.mirror_all)
+
+    def pictures(self, frame: Frame, image: np.ndarray, sinks: list[FrameSink],
+                 stats: Callable[[], OverlayStats], keep: bool = False) -> list[np.ndarray]:
+        """What each sink gets: ``image``, mirrored and/or with the HUD as ``mirror_for``/``overlay_for`` say,
+        each variant made once.  ``image`` is drawn on in place only when every sink wants the same HUD and it
+        is neither the source frame nor kept (``keep``: the paused still, shown again)."""
+        wanted = [(self.overlay_for(sink), self.mirror_for(sink)) for sink in sinks]
+        made: dict[tuple[bool, bool], np.ndarray] = {}
+        for hud, flip in wanted:
+            if (hud, flip) in made:
+                continue
+            picture = cv2.flip(image, 1) if flip else image
+            if hud:
+                mine = picture is not image or (len(set(wanted)) == 1 and not keep and image is not frame.image)
+                picture = draw_overlay(picture if mine else picture.copy(), stats())
+            made[hud, flip] = picture
+        return [made[key] for key in wanted]
+
+    def still(self, frame: Frame) -> np.ndarray:
+        """While paused, what goes out instead of the camera: the chosen picture, else the last output."""
+        h, w = frame.image.shape[:2]
+        if self.pause_picture is not None:
+            if self.pause_picture.shape[:2] != (h, w):
+                self.pause_picture = fit_image(self.pause_picture, w, h, self.compositor.fit)
+            return self.pause_picture
+        if self.last_output is not None and self.last_output[1].shape[:2] == (h, w):
+            return self.last_output[1]
+        return frame.image
+
+    def pause(self, picture: np.ndarray | None = None) -> None:
+        self.paused = True
+        self.pause_picture = picture
+
+    def resume(self) -> None:
+        self.paused = False
+        self.pause_picture = None
 
     def poll(self, sinks: Iterable[FrameSink]) -> None:
         for sink in sinks:
             while sink.keys is not None and not sink.keys.empty():
                 self.press(sink.keys.get_nowait())
+        while not self.commands.empty():
+            self.commands.get_nowait().run(self, self.frames_out())
 
     def press(self, key: str) -> None:
         """Window keys: q/Esc quit, space pause, b next background, m next mode, o overlay, s snapshot."""
@@ -58,7 +104,7 @@ class Controls:
         if action == "quit":
             self.stop()
         elif action == "pause":
-            self.paused = not self.paused
+            self.resume() if self.paused else self.pause()
         elif action == "next background":
             self.compositor.next_background()
         elif action == "next mode":

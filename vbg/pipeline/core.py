@@ -51,10 +51,11 @@ from ..media.sources import FrameSource
 from ..media.sources.buffer import FrameBuffer
 from ..model.asyncqueue import CallbackQueue
 from ..model.segmenter import Segmenter
+from .commands import parse
 from .control import Controls
 from .gate import ChangeGate, GateConfig
 from .masks import Mask, MaskBoard, MaskReuse, own_mask_wait
-from .metrics import RateMeter
+from .metrics import CpuMeter, RateMeter
 from .progress import FrameProgress
 from .sinkworker import SinkWorker
 from .stats import RunStats
@@ -79,6 +80,7 @@ class PipelineOptions:
     on_frame: Callable[[int], None] | None = None  # observer: called with frames_out after each ordered frame
     gate: GateConfig | None = None  # run the model only when the picture changed (None: on every frame)
     observe: Callable[[Frame, np.ndarray], None] | None = None  # called with each output frame and its alpha
+    mirror: bool | None = None  # None: live previews mirrored; True: every output of a live run; False: none
 
     def live_for(self, info: VideoInfo) -> bool:
         """The live contract applies to cameras (and live streams) unless ``live`` says otherwise."""
@@ -105,15 +107,18 @@ class Pipeline:
         # ordered = each frame waits for its own mask (file mode, and live --aligned)
         self._ordered = not self.live or self.options.aligned
         self.stats = RunStats(model=segmenter.describe())
+        mirror = self.options.mirror
         self.controls = Controls(compositor, self.stop, overlay=self.options.overlay is not False,
-                                 burn_in=self.options.overlay is True,
-                                 snapshot_dir=self.options.snapshot_dir)
+                                 burn_in=self.options.overlay is True, snapshot_dir=self.options.snapshot_dir,
+                                 mirror=self.live and mirror is not False, mirror_all=mirror is True)
+        self.controls.frames_out = lambda: self.stats.frames_out
         self._stop = threading.Event()
         self._drain = threading.Event()  # no more input: finish what was captured, then end (interrupts)
         self._done_events: dict[str, threading.Event] = {}  # stage thread name -> finished (see _join)
         self._errors: list[BaseException] = []
         self._output_rate = RateMeter()
         self._mask_rate = RateMeter()
+        self._cpu = CpuMeter()
         self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask or None: gated) in file/aligned mode
         self._frames: queue.Queue | None = None  # live: frames awaiting composition (made in run())
         self._board = MaskBoard(0.0)  # live: masks back from the model (own_wait set in run())
@@ -129,6 +134,29 @@ class Pipeline:
         thread may be waiting for a frame that a held source (nobody watching) will not send."""
         self._stop.set()
         self.source.close()
+
+    def command(self, verb: str, args: list[str]) -> dict:
+        """A ``vbg ctl`` request (the control socket's thread): ``status`` is answered at once, anything else is
+        queued for the compositor thread and answered once applied (see ``commands.Command``)."""
+        if verb == "status":
+            return {"ok": True, "status": self.status()}
+        command = parse(verb, args, self.compositor.fit)
+        if self._stop.is_set():
+            return {"ok": False, "error": "the run is ending"}
+        self.controls.commands.put(command)
+        return command.reply(timeout=5.0)
+
+    def status(self) -> dict:
+        """What ``vbg ctl status`` shows: what runs, what is shown, and what it costs."""
+        controls = self.controls
+        viewers = [sink.readers.readers for sink in self.sinks if sink.readers is not None]
+        return {"input": self.source.info.source, "outputs": [sink.name for sink in self.sinks],
+                **self.compositor.state(), "paused": controls.paused, "mirror": controls.mirror_on,
+                "mirrored": [sink.name for sink in self.sinks if controls.mirror_for(sink)],
+                "overlay": controls.overlay_on, "fps": round(self._output_rate.rate(), 1),
+                "model_rate": round(self._mask_rate.rate(), 1), "cpu": self._cpu.share(),
+                "frames": self.stats.frames_out, "viewers": sum(viewers) if viewers else None,
+                "model": self.stats.model}
 
     def _fail(self, exc: BaseException) -> None:
         self._errors.append(exc)
@@ -423,18 +451,20 @@ class Pipeline:
 
     def _emit(self, frame: Frame, alpha: np.ndarray, still: bool = False) -> None:
         self.controls.poll(self.sinks)
-        while self.controls.paused and not self._stop.is_set():
+        while self.controls.paused and not self.live and not self._stop.is_set():  # a file waits
             self._refresh_paused()
             time.sleep(1 / 30)
         if self.options.observe is not None:
             self.options.observe(frame, alpha)
         start = time.perf_counter()
-        image = self.compositor.compose(frame.image, alpha, frame.clock(self.live, self.source.info.fps), still)
-        shown = self.controls.with_overlay(frame, image, self.sinks, self._overlay_stats)
+        paused = self.controls.paused  # live: the stream goes on, with the still (or the chosen picture)
+        image = self.controls.still(frame) if paused else \
+            self.compositor.compose(frame.image, alpha, frame.clock(self.live, self.source.info.fps), still)
+        pictures = self.controls.pictures(frame, image, self.sinks, self._overlay_stats, keep=paused)
         self.stats.latency.add("composite", (time.perf_counter() - start) * 1000)
-        self.controls.last_output = (frame, shown)
-        for worker in self._workers:
-            worker.put(frame, shown if self.controls.overlay_for(worker.sink) else image, self._stop)
+        self.controls.last_output = (frame, image)
+        for worker, picture in zip(self._workers, pictures):
+            worker.put(frame, picture, self._stop)
         self.stats.frames_out += 1
         self._output_rate.tick()
 
@@ -446,10 +476,13 @@ class Pipeline:
 
     # -- pause -------------------------------------------------------------------------------------------------
     def _refresh_paused(self) -> None:
-        """While paused, keep the window responsive (it only reads keys when it draws) with the last picture."""
+        """While paused, keep the window responsive (it only reads keys when it draws) with the still."""
         self.controls.poll(self.sinks)
         last = self.controls.last_output
         if self.controls.paused and last is not None:
-            for worker in self._workers:
+            frame = last[0]
+            pictures = self.controls.pictures(frame, self.controls.still(frame), self.sinks, self._overlay_stats,
+                                              keep=True)
+            for worker, picture in zip(self._workers, pictures):
                 if worker.sink.interactive:
-                    worker.put(*last, self._stop)
+                    worker.put(frame, picture, self._stop)

@@ -20,6 +20,20 @@ def progress_interval(terminal: float = 0.1) -> float:
     return terminal if sys.stderr.isatty() else 5.0
 
 
+class CpuMeter:
+    """The process's CPU use, in percent of one core, since the previous reading (the first: since start).
+    Read on request only (``vbg ctl status``): nothing is sampled while nobody asks."""
+
+    def __init__(self) -> None:
+        self._last = (time.perf_counter(), time.process_time())
+
+    def share(self) -> float:
+        now = (time.perf_counter(), time.process_time())
+        wall, cpu = now[0] - self._last[0], now[1] - self._last[1]
+        self._last = now
+        return round(100 * cpu / wall, 1) if wall > 0 else 0.0
+
+
 class RateMeter:
     """Events per second over the last ``window`` seconds (output fps, mask updates per second)."""
 
