@@ -228,6 +228,19 @@ def preprocessor(size: InputSize, resize: str) -> ov.Model:
     return fold_input(ov.Model([ops.result(param)], [param], "input"), resize).build()
 
 
+def backbone_inputs(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The backbone's float input for each frame, made by the folded input handling itself (``preprocessor``) at
+    the size ``--size auto`` gives the frame's shape (the backbone takes any): what int8 calibration feeds it."""
+    core, made = ov.Core(), {}
+    inputs = []
+    for frame in frames:
+        size = resolve_size("auto", (frame.shape[1], frame.shape[0]))
+        if size not in made:
+            made[size] = core.compile_model(preprocessor(size, "antialias"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        inputs.append(np.array(made[size](np.ascontiguousarray(frame)[None])[0]))
+    return inputs
+
+
 def convert_backbone(spec: ModelSpec, weights: Path, module=None) -> ov.Model:
     """Trace the checkpoint's weighted side maps (``u2net.WeightedSides``) with ``openvino.convert_model``, with a
     dynamic spatial input, so that ``fuse.fused_model`` can make any size of it."""
@@ -292,7 +305,8 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
         if backbone is None:
             backbone = build_int8_backbone(build_backbone(spec, weights, "fp32", cache),
                                            cache / "ir" / (fp32.dirname.replace("-fp32-", "-int8-", 1)
-                                                           + int8_suffix(calibration_set)), calibration_set, force)
+                                                           + int8_suffix(calibration_set)), calibration_set,
+                                           backbone_inputs, force)
         entry = cache / "ir" / (key.dirname.replace("-fp32-", "-int8-", 1) + int8_suffix(calibration_set))
     else:
         backbone = build_backbone(spec, weights, key.precision, cache, force)

@@ -4,7 +4,7 @@ The backbone (``convert.build_backbone``) takes any input size, so it is quantis
 built from the int8 backbone as from the fp32 one (``fuse.fused_model``): a new size costs a tenth of a second,
 not another quantisation.  Calibration items are the frames of ``samples/person_720p.mp4`` plus
 ``samples/person.jpg`` by default, or the images and videos of a folder the user gives (``--calibration DIR``),
-each put through the folded input handling (``convert.preprocessor``) at the size ``--size auto`` gives its shape.
+each put through the folded input handling (``convert.backbone_inputs``) at the size ``--size auto`` gives its shape.
 
 What NNCF is told, and why (measured on the 18 reference images, mean MAE vs the official maps, 320x320):
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,21 +125,6 @@ def shipped_int8_name(fp32_shipped_name: str, calibration: CalibrationSet) -> st
     return fp32_shipped_name.replace("-fp32-", "-int8-", 1) + f"-cal{calibration.sha256[:12]}-{RECIPE}"
 
 
-def calibration_inputs(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """The backbone's float input for each frame, made by the folded input handling itself
-    (``convert.preprocessor``) at the size ``--size auto`` gives the frame's shape (the backbone takes any)."""
-    from .convert import preprocessor, resolve_size
-
-    core, made = ov.Core(), {}
-    inputs = []
-    for frame in frames:
-        size = resolve_size("auto", (frame.shape[1], frame.shape[0]))
-        if size not in made:
-            made[size] = core.compile_model(preprocessor(size, "antialias"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        inputs.append(np.array(made[size](np.ascontiguousarray(frame)[None])[0]))
-    return inputs
-
-
 def _float_regions(model: ov.Model) -> list[str]:
     """Names of the ops before the first and after the last convolutions: the folded pre/postprocessing."""
     names: list[str] = []
@@ -183,21 +169,27 @@ def outlier_convolutions(model: ov.Model, inputs: list[np.ndarray], ratio: float
             if peak.max() > ratio * max(float(np.median(peak)), 1e-6)]
 
 
-def build_int8_backbone(fp32_xml: Path, final: Path, calibration_set: CalibrationSet, force: bool = False) -> Path:
+#: calibration frames -> the backbone's float inputs (``convert.backbone_inputs``: the folded input handling)
+Prepare = Callable[[list[np.ndarray]], list[np.ndarray]]
+
+
+def build_int8_backbone(fp32_xml: Path, final: Path, calibration_set: CalibrationSet, prepare: Prepare,
+                        force: bool = False) -> Path:
     """The INT8 backbone in the cache entry ``final``, quantised from the fp32 backbone at ``fp32_xml`` first if
-    needed: once per model, weights and calibration, for every input size.  Returns the .xml.  Same cache rules
-    as every IR (``vbg.model.ircache``)."""
+    needed: once per model, weights and calibration, for every input size.  ``prepare`` turns the calibration
+    frames into what the backbone reads.  Returns the .xml.  Same cache rules as every IR
+    (``vbg.model.ircache``)."""
 
     def quantize() -> tuple[ov.Model, dict]:
         if not final.is_dir():  # the first time; a damaged entry says so itself (ircache)
             notice(f"first use of int8 for {final.name.split('-')[0]}: quantising it with NNCF once, "
                    f"about a minute on 2 cores, for every input size; later runs load it from {final.parent}")
-        return quantize_model(fp32_xml, calibration_set)
+        return quantize_model(fp32_xml, calibration_set, prepare)
 
     return cached_ir(final, quantize, force=force, doing="quantising")
 
 
-def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Model, dict]:
+def quantize_model(fp32_xml: Path, calibration: CalibrationSet, prepare: Prepare) -> tuple[ov.Model, dict]:
     """Quantise the fp32 backbone at ``fp32_xml``; returns the model and its cache metadata.
 
     NNCF's own output is kept out of vbg's lines: its INFO log is off, and its "Statistics collection" bars
@@ -212,7 +204,7 @@ def quantize_model(fp32_xml: Path, calibration: CalibrationSet) -> tuple[ov.Mode
     start = time.perf_counter()
     model = ov.Core().read_model(fp32_xml)
     frames = calibration.frames()
-    inputs = calibration_inputs(frames)
+    inputs = prepare(frames)
     keep_float = outlier_convolutions(model, inputs)
     ignored = nncf.IgnoredScope(names=_float_regions(model) + keep_float, validate=False)
     with contextlib.redirect_stdout(io.StringIO()):

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .convert import SHIPPED_IR, IRKey, build_backbone, openvino_version
+from .convert import SHIPPED_IR, IRKey, backbone_inputs, build_backbone, openvino_version
 from .quantize import CalibrationSet, build_int8_backbone, shipped_int8_name
 from .weights import DEFAULT_MODEL, cache_dir, file_sha256, get_spec, resolve_weights
 
@@ -27,7 +27,7 @@ def make_shipped(out: Path = SHIPPED_IR) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = build_backbone(spec, weights, "fp32", Path(tmp), force=True)
         int8_name = shipped_int8_name(key.shipped_name, calibration)
-        int8 = build_int8_backbone(fp32, Path(tmp) / "ir" / int8_name, calibration, force=True)
+        int8 = build_int8_backbone(fp32, Path(tmp) / "ir" / int8_name, calibration, backbone_inputs, force=True)
         for old in out.glob(f"{spec.name}-*"):
             shutil.rmtree(old)
         made = [out / key.shipped_name, out / int8_name]

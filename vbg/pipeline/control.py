@@ -18,7 +18,6 @@ from ..compose.overlay import OverlayStats, draw_overlay
 from ..media.frames import Frame
 from ..media.imageio import write_image
 from ..media.sinks import FrameSink
-from .commands import Command
 
 #: What each key does (the README's window keys list the same).
 KEYS = {"q": "quit", "esc": "quit", "quit": "quit", "space": "pause", "b": "next background", "m": "next mode",
@@ -43,7 +42,7 @@ class Controls:
         self.pause_picture: np.ndarray | None = None  # vbg ctl pause IMAGE: shown instead of the still
         self.snapshot_dir = snapshot_dir
         self.last_output: tuple[Frame, np.ndarray] | None = None  # newest (frame, picture) out: snapshots, pause
-        self.commands: queue.Queue[Command] = queue.Queue()  # from the control socket's thread
+        self.commands: queue.Queue = queue.Queue()  # pipeline.commands.Command objects from the control socket's thread
         self.frames_out: Callable[[], int] = lambda: 0  # the pipeline's output count (replies name the frame)
 
     def overlay_for(self, sink: FrameSink) -> bool:
