@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .model import add_model_parsers
     from .presets import add_presets_parser
     from .run import add_run_parser
+    from .service import add_service_parser
     from .train import add_train_parser
 
     add_image_parser(sub)
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cameras_parser(sub)
     add_ctl_parser(sub)
     add_presets_parser(sub)
+    add_service_parser(sub)
     add_batch_parser(sub)
     add_bench_parser(sub)
     add_train_parser(sub)

@@ -41,8 +41,9 @@ def add_run_parser(sub) -> None:
     g = p.add_argument_group("outputs (any combination)")
     g.add_argument("-o", "--output", metavar="FILE", help="video file: .mp4/.mkv (H.264); with --transparent .mov (ProRes 4444) or .webm (VP9 alpha)")
     g.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file (default: refuse)")
-    g.add_argument("--window", action="store_true", help="show a window (keys: q quit, space pause, "
-                                                         "b background, m mode, o overlay, s snapshot)")
+    g.add_argument("--window", action=argparse.BooleanOptionalAction,
+                   help="show a window (keys: q quit, space pause, b background, m mode, o overlay, s snapshot); "
+                        "--no-window turns off a preset's window")
     g.add_argument("--vcam", action="store_true", help="send to a virtual camera (v4l2loopback / OBS)")
     g.add_argument("--vcam-device", metavar="DEV", help="virtual camera device, e.g. /dev/video10")
     g.add_argument("--vcam-backend", metavar="NAME", help="pyvirtualcam backend (v4l2loopback, obs, ...)")
