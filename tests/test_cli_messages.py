@@ -12,7 +12,8 @@ import pytest
 from conftest import assert_clean_error, run_vbg
 from vbg.cli.main import build_parser
 
-OTHER_TOOLS = {"--list-devices"}  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
+OTHER_TOOLS = {"--list-devices",  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
+               "--user", "--now"}  # systemctl --user enable --now, which vbg service runs and quotes
 
 
 def _options(parser: argparse.ArgumentParser) -> set[str]:
