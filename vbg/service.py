@@ -67,28 +67,9 @@ def systemctl(*args: str) -> SystemctlResult:
     return SystemctlResult(proc.returncode == 0, text)
 
 
-def check_run_args(extra: list[str]) -> None:
-    """Parse the unit's ``vbg run`` command line now, so a typo fails at install time with the usual one-line
-    error instead of at every login in the journal."""
-    import contextlib
-    import io
-
-    from .cli.main import build_parser
-
-    said = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(said):
-            build_parser().parse_args([*BASE_ARGS, *extra])
-    except SystemExit as exc:
-        if exc.code:
-            why = said.getvalue().strip().removeprefix("vbg: error: ").split("; see ")[0]
-            raise VbgError(f"the service's vbg run options are not valid: {why}; fix them and install again"
-                           ) from None
-
-
 def install(extra: list[str], start: bool = True) -> tuple[Path, SystemctlResult | None]:
-    """Write the unit (replacing an older one) and, with ``start``, enable and start it."""
-    check_run_args(extra)
+    """Write the unit (replacing an older one) and, with ``start``, enable and start it.  ``extra`` is taken as
+    it is: ``vbg service install`` has checked it against ``vbg run``'s own parser."""
     folder = unit_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)

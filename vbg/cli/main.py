@@ -8,7 +8,6 @@ that was lost (and could not be reopened) ends the job normally but exits with 3
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import signal
 import sys
@@ -16,56 +15,11 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ..errors import Terminated, VbgError
-from .common import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage mistakes (an unknown --model, a missing value) get the same one-line form as every other error;
-    the full usage stays in --help.  Subcommand parsers are made from this class too.
-
-    A misspelt option or value gets "did you mean ...?": argparse's own ``suggest_on_error`` needs Python
-    3.14, and vbg runs on 3.10."""
-
-    def error(self, message: str):
-        self.exit(EXIT_USAGE, f"vbg: error: {message}; see {self.prog} --help\n")
-
-    def parse_args(self, args=None, namespace=None):
-        """As argparse's, but unknown options are reported by the subcommand they were given to (its help,
-        its options to suggest), not by the top-level ``vbg`` parser."""
-        parsed, extras = self.parse_known_args(args, namespace)
-        if extras:
-            parser = self._command_parser(getattr(parsed, "command", None))
-            words = [f"{word}{_maybe(word.split('=', 1)[0], parser._visible_options())}" for word in extras]
-            parser.error(f"unrecognized argument{'s' if len(words) > 1 else ''}: {' '.join(words)}")
-        return parsed
-
-    def _command_parser(self, command: str | None) -> argparse.ArgumentParser:
-        for action in self._actions:
-            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-                return action.choices[command]
-        return self
-
-    def _visible_options(self) -> list[str]:
-        return [option for action in self._actions if action.help is not argparse.SUPPRESS
-                for option in action.option_strings if option.startswith("--")]
-
-    def _check_value(self, action, value):
-        if action.choices is not None and value not in action.choices and isinstance(value, str):
-            hint = _maybe(value, [str(choice) for choice in action.choices])
-            if hint:
-                choices = ", ".join(map(str, action.choices))
-                raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} (choose from {choices})")
-        super()._check_value(action, value)
-
-
-def _maybe(word: str, known: Sequence[str]) -> str:
-    """`` (did you mean X?)`` when ``word`` is close to one of ``known``, else nothing."""
-    close = difflib.get_close_matches(word, known, n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+from .common import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, CliParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vbg", description="Real-time virtual background with U^2-Net on OpenVINO.")
+    parser = CliParser(prog="vbg", description="Real-time virtual background with U^2-Net on OpenVINO.")
     parser.add_argument("--version", action="version", version=f"vbg {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -23,6 +23,30 @@ def add_service_parser(sub) -> None:
     p.set_defaults(func=cmd_service)
 
 
+def check_run_args(extra: list[str]) -> None:
+    """Parse the unit's ``vbg run`` command line now with ``vbg run``'s own parser, so a typo fails at install
+    time with the usual one-line error instead of at every login in the journal."""
+    import contextlib
+    import io
+
+    from ..errors import VbgError
+    from ..service import BASE_ARGS
+    from .common import CliParser
+    from .run import add_run_parser
+
+    parser = CliParser(prog="vbg")
+    add_run_parser(parser.add_subparsers(dest="command", parser_class=CliParser))
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            parser.parse_args([*BASE_ARGS, *extra])
+    except SystemExit as exc:
+        if exc.code:
+            why = said.getvalue().strip().removeprefix("vbg: error: ").split("; see ")[0]
+            raise VbgError(f"the service's vbg run options are not valid: {why}; fix them and install again"
+                           ) from None
+
+
 def cmd_service(args: argparse.Namespace) -> int:
     from ..service import UNIT_NAME, install, remove, unit_dir
 
@@ -32,6 +56,8 @@ def cmd_service(args: argparse.Namespace) -> int:
         path = unit_dir() / UNIT_NAME
         print(path.read_text() if path.exists() else f"no vbg service installed ({path})", end="")
         return 0
+    if args.action == "install":
+        check_run_args(extra)
     path, result = install(extra, start=not args.no_start) if args.action == "install" else remove()
     done = "installed" if args.action == "install" else "removed"
     print(f"vbg: {done} {path}")
