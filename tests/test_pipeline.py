@@ -19,7 +19,8 @@ from conftest import REPO, assert_clean_error, run_vbg
 from media import audio_duration, decode_video, make_indexed_clip, read_index
 from vbg.compose.backgrounds import BlurBackground, ColorBackground
 from vbg.compose.compositing import Compositor
-from vbg.pipeline.core import Pipeline, PipelineOptions
+from vbg.pipeline.core import Pipeline
+from vbg.pipeline.options import PipelineOptions
 from helpers import RecordingSink, square_clip, square_left
 from vbg.media.sinks import FileSink, VirtualCameraSink
 from vbg.media.sources import open_source

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Segmenter": "vbg.model.segmenter", "SegmenterConfig": "vbg.model.segmenter",
-    "Pipeline": "vbg.pipeline.core", "PipelineOptions": "vbg.pipeline.core", "RunStats": "vbg.pipeline.core",
+    "Pipeline": "vbg.pipeline.core", "PipelineOptions": "vbg.pipeline.options", "RunStats": "vbg.pipeline.core",
     "RunConfig": "vbg.config", "make_config": "vbg.config", "run": "vbg.app", "VbgError": "vbg.errors",
     "process_image": "vbg.still", "StillProcessor": "vbg.still", "StillResult": "vbg.still",
 }

@@ -13,7 +13,8 @@ from .compose.compositing import build_compositor
 from .config import RunConfig
 from .errors import VbgError
 from .outputs import refuse_existing
-from .pipeline.core import NO_OUTPUT, Pipeline, PipelineOptions, RunStats
+from .pipeline.core import NO_OUTPUT, Pipeline, RunStats
+from .pipeline.options import PipelineOptions
 from .pipeline.gate import GateConfig
 from .compose.refine import MaskRefiner, RefineConfig
 from .model.segmenter import Segmenter, SegmenterConfig

@@ -262,7 +262,8 @@ class Bench:
 
     def _pipeline(self, segmenter, requests: int) -> float:
         from .compose.compositing import Compositor, ImageBackground
-        from .pipeline.core import Pipeline, PipelineOptions
+        from .pipeline.core import Pipeline
+        from .pipeline.options import PipelineOptions
         from .media.sinks import NullSink
         from .media.sources import open_source
 

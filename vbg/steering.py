@@ -14,7 +14,8 @@ from .config import load_yaml
 from .errors import VbgError, notice
 from .pipeline.commands import parse
 from .pipeline.core import Pipeline
-from .pipeline.ctlsocket import DEFAULT_NAME, ControlServer, NameTaken, socket_path
+from .pipeline.ctlsocket import DEFAULT_NAME, ControlServer, Handler, NameTaken, socket_path
+from .pipeline.metrics import CpuMeter
 
 
 class Steering:
@@ -24,11 +25,36 @@ class Steering:
     def __init__(self, pipeline: Pipeline, name: str | None, config_file: str | None = None) -> None:
         self.pipeline = pipeline
         self.config_file = config_file
-        self.server = listen(name, pipeline)
+        self._cpu = CpuMeter()  # read only when status is asked for
+        self.server = listen(name, self.handle)
         self._old_hup = None
         # without --config SIGHUP keeps its default (a closed terminal ends the run)
         if config_file and hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
             self._old_hup = signal.signal(signal.SIGHUP, self._hangup)
+
+    def handle(self, verb: str, args: list[str]) -> dict:
+        """A ``vbg ctl`` request (the control socket's thread): ``status`` is answered at once, anything else is
+        queued for the compositor thread and answered once applied (see ``commands.Command``)."""
+        if verb == "status":
+            return {"ok": True, "status": self.status()}
+        command = parse(verb, args, self.pipeline.compositor.fit)
+        if self.pipeline.stopping:
+            return {"ok": False, "error": "the run is ending"}
+        self.pipeline.controls.commands.put(command)
+        return command.reply(timeout=5.0)
+
+    def status(self) -> dict:
+        """What ``vbg ctl status`` shows: what runs, what is shown, and what it costs."""
+        pipeline, controls = self.pipeline, self.pipeline.controls
+        sinks = pipeline.sinks
+        viewers = [sink.readers.readers for sink in sinks if sink.readers is not None]
+        return {"input": pipeline.source.info.source, "outputs": [sink.name for sink in sinks],
+                **pipeline.compositor.state(), "paused": controls.paused, "mirror": controls.mirror_on,
+                "mirrored": [sink.name for sink in sinks if controls.mirror_for(sink)],
+                "overlay": controls.overlay_on, "fps": round(pipeline.output_rate.rate(), 1),
+                "model_rate": round(pipeline.mask_rate.rate(), 1), "cpu": self._cpu.share(),
+                "frames": pipeline.stats.frames_out, "viewers": sum(viewers) if viewers else None,
+                "model": pipeline.stats.model}
 
     def _hangup(self, signum, frame) -> None:
         try:
@@ -46,15 +72,15 @@ class Steering:
             signal.signal(signal.SIGHUP, self._old_hup)
 
 
-def listen(name: str | None, pipeline: Pipeline) -> ControlServer:
+def listen(name: str | None, handler: Handler) -> ControlServer:
     """The control socket for run ``name``.  A name the user chose must be free (a clear error otherwise); the
     default one steps to ``default-2``, ``-3``, ... with a notice, so a second run without --name still starts."""
     if name is not None:
-        return ControlServer(socket_path(name), pipeline.command)
+        return ControlServer(socket_path(name), handler)
     for number in range(1, 100):
         candidate = DEFAULT_NAME if number == 1 else f"{DEFAULT_NAME}-{number}"
         try:
-            server = ControlServer(socket_path(candidate), pipeline.command)
+            server = ControlServer(socket_path(candidate), handler)
         except NameTaken:
             continue
         if number > 1:

@@ -21,7 +21,7 @@ Two contracts:
   instead.  When the model is slower, every frame is shown at once with the newest mask.  ``aligned`` outputs
   only frames whose own mask is back, at the model's rate.
 
-With a change gate (``PipelineOptions.gate``, on by default for live inputs), the capture thread decides per
+With a change gate (``PipelineOptions.gate``; ``app.gate_config`` turns it on by default), the capture thread decides per
 frame whether the model runs (``gate.ChangeGate``); a frame it skips is shown with the last mask, moved with the
 picture where it moved, and with the last refined alpha where nothing changed (``masks.MaskReuse``).  Files
 keep their contract: every frame out, in order.
@@ -33,8 +33,6 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -45,46 +43,23 @@ from ..compose.motion import Thumb
 from ..compose.overlay import OverlayStats
 from ..compose.refine import MaskRefiner
 from ..errors import VbgError
-from ..media.frames import Frame, VideoInfo
+from ..media.frames import Frame
 from ..media.sinks import FrameSink
 from ..media.sources import FrameSource
 from ..media.sources.buffer import FrameBuffer
 from ..model.asyncqueue import CallbackQueue
 from ..model.segmenter import Segmenter
-from .commands import parse
 from .control import Controls
-from .gate import ChangeGate, GateConfig
+from .gate import ChangeGate
 from .masks import Mask, MaskBoard, MaskReuse, own_mask_wait
-from .metrics import CpuMeter, RateMeter
+from .metrics import RateMeter
+from .options import PipelineOptions
 from .progress import FrameProgress
 from .sinkworker import SinkWorker
 from .stats import RunStats
 
 _END = object()  # end-of-stream marker on internal queues
 NO_OUTPUT = "no output: pass -o FILE, --window, --vcam or --null"
-
-
-@dataclass
-class PipelineOptions:
-    """How the pipeline runs (the model, source, background and sinks are objects passed separately)."""
-
-    live: bool | None = None  # None: follow the source (cameras are live, files are not)
-    aligned: bool = False
-    requests: int | None = None  # infer requests; None = the compiled model's optimal number
-    own_masks: bool | None = None  # live: frames wait for their own mask; None = the segmenter's measured plan
-    overlay: bool | None = None  # None: on preview windows only; True: burned into every output too; False: none
-    max_frames: int | None = None  # stop after this many output frames (None: until the source ends)
-    progress: bool = True  # progress bar with ETA in file mode
-    sink_queue: int = 4  # frames buffered per sink
-    snapshot_dir: str = "."
-    on_frame: Callable[[int], None] | None = None  # observer: called with frames_out after each ordered frame
-    gate: GateConfig | None = None  # run the model only when the picture changed (None: on every frame)
-    observe: Callable[[Frame, np.ndarray], None] | None = None  # called with each output frame and its alpha
-    mirror: bool | None = None  # None: live previews mirrored; True: every output of a live run; False: none
-
-    def live_for(self, info: VideoInfo) -> bool:
-        """The live contract applies to cameras (and live streams) unless ``live`` says otherwise."""
-        return info.live if self.live is None else self.live
 
 
 class Pipeline:
@@ -116,9 +91,8 @@ class Pipeline:
         self._drain = threading.Event()  # no more input: finish what was captured, then end (interrupts)
         self._done_events: dict[str, threading.Event] = {}  # stage thread name -> finished (see _join)
         self._errors: list[BaseException] = []
-        self._output_rate = RateMeter()
-        self._mask_rate = RateMeter()
-        self._cpu = CpuMeter()
+        self.output_rate = RateMeter()
+        self.mask_rate = RateMeter()
         self._masks: queue.Queue = queue.Queue()  # (seq, frame, mask or None: gated) in file/aligned mode
         self._frames: queue.Queue | None = None  # live: frames awaiting composition (made in run())
         self._board = MaskBoard(0.0)  # live: masks back from the model (own_wait set in run())
@@ -135,28 +109,10 @@ class Pipeline:
         self._stop.set()
         self.source.close()
 
-    def command(self, verb: str, args: list[str]) -> dict:
-        """A ``vbg ctl`` request (the control socket's thread): ``status`` is answered at once, anything else is
-        queued for the compositor thread and answered once applied (see ``commands.Command``)."""
-        if verb == "status":
-            return {"ok": True, "status": self.status()}
-        command = parse(verb, args, self.compositor.fit)
-        if self._stop.is_set():
-            return {"ok": False, "error": "the run is ending"}
-        self.controls.commands.put(command)
-        return command.reply(timeout=5.0)
-
-    def status(self) -> dict:
-        """What ``vbg ctl status`` shows: what runs, what is shown, and what it costs."""
-        controls = self.controls
-        viewers = [sink.readers.readers for sink in self.sinks if sink.readers is not None]
-        return {"input": self.source.info.source, "outputs": [sink.name for sink in self.sinks],
-                **self.compositor.state(), "paused": controls.paused, "mirror": controls.mirror_on,
-                "mirrored": [sink.name for sink in self.sinks if controls.mirror_for(sink)],
-                "overlay": controls.overlay_on, "fps": round(self._output_rate.rate(), 1),
-                "model_rate": round(self._mask_rate.rate(), 1), "cpu": self._cpu.share(),
-                "frames": self.stats.frames_out, "viewers": sum(viewers) if viewers else None,
-                "model": self.stats.model}
+    @property
+    def stopping(self) -> bool:
+        """Whether the run has been asked to end (a command queued now would never be applied)."""
+        return self._stop.is_set()
 
     def _fail(self, exc: BaseException) -> None:
         self._errors.append(exc)
@@ -353,7 +309,7 @@ class Pipeline:
         mask = Segmenter.mask_from_request(request)
         now = time.perf_counter()
         self.stats.latency.add("infer", (now - frame.timings["submitted"]) * 1000)
-        self._mask_rate.tick(now)
+        self.mask_rate.tick(now)
         with self._board.lock:  # callbacks of several requests may run at once
             self.stats.masks += 1
         if self._ordered:
@@ -466,11 +422,11 @@ class Pipeline:
         for worker, picture in zip(self._workers, pictures):
             worker.put(frame, picture, self._stop)
         self.stats.frames_out += 1
-        self._output_rate.tick()
+        self.output_rate.tick()
 
     def _overlay_stats(self) -> OverlayStats:
         seg = self.segmenter
-        return OverlayStats(self._output_rate.rate(), self._mask_rate.rate(),
+        return OverlayStats(self.output_rate.rate(), self.mask_rate.rate(),
                             self.stats.latency.last("infer") or 0.0, f"{seg.config.device} {seg.precision} {seg.size}",
                             f"background: {self.compositor.current.label}" + ("  [paused]" if self.controls.paused else ""))
 
