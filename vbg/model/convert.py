@@ -297,22 +297,26 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
     key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
     if precision == "int8":
-        from .quantize import CalibrationSet, build_int8_backbone, int8_suffix, shipped_int8_name
+        from .quantize import CalibrationSet, build_int8_backbone, int8_dirname, shipped_int8_name
 
         calibration_set = CalibrationSet.find(calibration)  # a bad folder fails before any conversion
-        fp32 = IRKey(spec.name, key.weights_sha256, None, "fp32", None, key.openvino)
-        backbone = None if force else shipped_backbone(shipped_int8_name(fp32.shipped_name, calibration_set))
-        if backbone is None:
-            backbone = build_int8_backbone(build_backbone(spec, weights, "fp32", cache),
-                                           cache / "ir" / (fp32.dirname.replace("-fp32-", "-int8-", 1)
-                                                           + int8_suffix(calibration_set)), calibration_set,
-                                           backbone_inputs, force)
-        entry = cache / "ir" / (key.dirname.replace("-fp32-", "-int8-", 1) + int8_suffix(calibration_set))
+        entry = cache / "ir" / int8_dirname(key.dirname, calibration_set)
+
+        def find_backbone() -> Path:
+            fp32 = IRKey(spec.name, key.weights_sha256, None, "fp32", None, key.openvino)
+            shipped = None if force else shipped_backbone(shipped_int8_name(fp32.shipped_name, calibration_set))
+            return shipped or build_int8_backbone(build_backbone(spec, weights, "fp32", cache),
+                                                  cache / "ir" / int8_dirname(fp32.dirname, calibration_set),
+                                                  calibration_set, backbone_inputs, force)
     else:
-        backbone = build_backbone(spec, weights, key.precision, cache, force)
         entry = cache / "ir" / key.dirname
 
+        def find_backbone() -> Path:
+            return build_backbone(spec, weights, key.precision, cache, force)
+
     def assemble() -> tuple[ov.Model, dict]:
+        """Only when the entry is missing or damaged: a start that finds it checks no backbone."""
+        backbone = find_backbone()
         model = fold_preprocessing(fuse.fused_model(ov.Core().read_model(backbone), size.height, size.width), resize)
         meta = json.loads((backbone.parent / "meta.json").read_text())
         meta.pop("files", None)

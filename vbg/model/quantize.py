@@ -115,9 +115,11 @@ class CalibrationSet:
         return frames[:limit]
 
 
-def int8_suffix(calibration: CalibrationSet) -> str:
-    """What an int8 entry's name adds to the fp32 key: the calibration hash, NNCF's version and the recipe."""
-    return f"-cal{calibration.sha256[:12]}-nncf{nncf_version()}-{RECIPE}"
+def int8_dirname(fp32_dirname: str, calibration: CalibrationSet) -> str:
+    """An int8 cache entry's name: the fp32 key's with the precision swapped, plus the calibration hash, NNCF's
+    version and the recipe."""
+    return (fp32_dirname.replace("-fp32-", "-int8-", 1)
+            + f"-cal{calibration.sha256[:12]}-nncf{nncf_version()}-{RECIPE}")
 
 
 def shipped_int8_name(fp32_shipped_name: str, calibration: CalibrationSet) -> str:
