@@ -13,7 +13,7 @@ endif
 # One model cache for the demo, the tests and every later `vbg` command: vbg's own default ($VBG_CACHE_DIR or
 # ~/.cache/vbg), so what `make demo` prepares is not prepared again by the first direct run.
 
-.PHONY: demo test venv system-deps bench train ship-ir clean
+.PHONY: demo test venv system-deps bench train labels train-people ship-ir clean
 
 $(BIN)/vbg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,28 @@ train: venv
 	  $(if $(RESUME),$$([ -f out/train/last.pt ] && echo --resume))
 	$(BIN)/vbg train $(STAGE4) --seed 10 --composite 0.4 --out out/train --resume \
 	  --average-with out/train/stage4a/last.pt --average-with out/train/stage4b/last.pt
+
+# The teacher's labels (vbg/train/labels.py): Robust Video Matting run offline on the person photos (about 0.8 s an
+# image per core: 2293 photos in about 20 minutes on 2 cores), merged with the human masks by the truth rule of
+# docs/person-model.md, into out/labels/<folder>/{images,masks}; a cut run resumes where it stopped
+TEACHER ?= $(abspath ../shared/teacher)
+labels: venv
+	mkdir -p out/teacher
+	[ -d out/teacher/rvm/node_modules ] || (rm -rf out/teacher/rvm && cp -r $(TEACHER) out/teacher/rvm && \
+	  cd out/teacher/rvm && npm install --no-audit --no-fund)
+	$(BIN)/python -m vbg.train.labels --persons $(PERSONS) --teacher out/teacher/rvm --out out/labels
+
+# Stage 5 (docs/training.md): several people, whole bodies and motion, from the shipped weights, on the teacher's
+# labels; CPU runs stop after MINUTES (default 75) with a checkpoint, and RESUME=1 goes on from it
+LABELS = out/labels
+STAGE5 = --data $(LABELS)/eg1800_train:2 --data $(LABELS)/ccp_fullbody --data $(PERSONS)/davis2016/people:2 \
+  --data $(PERSONS)/davis2016/negatives:2 --data $(LABELS)/davis_pool:2 --data $(LABELS)/photos:3 \
+  --backgrounds $(PERSONS)/backgrounds --init vbg/assets/u2netp_person.pth \
+  --epochs 2 --lr 3e-5 --groups 0.2 --portrait-groups 0.05 --crowds 0 --seed 11
+MINUTES ?= 75
+train-people: labels
+	$(BIN)/vbg train $(STAGE5) --out out/train/stage5 --minutes $(MINUTES) \
+	  $(if $(RESUME),$$([ -f out/train/stage5/last.pt ] && echo --resume))
 
 # After the bundled weights change (make train): the backbones that ship with them (vbg/assets/ir), converted and
 # quantised as a first use would; tests/test_model.py checks that they match the weights.

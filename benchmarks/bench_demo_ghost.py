@@ -5,7 +5,9 @@ on the bundled sample clip, for given weights and mask ramps.
 (``true_matte``). Each row runs ``vbg run --transparent`` on the clip (the defaults otherwise: the file job's
 precision, refinement and temporal smoothing) and scores the alpha as training does
 (``vbg.train.scoring.ghost_and_hole``): ghost as % of the frame, hole as % of the person, away from a 5 px
-band around the true outline. Columns: the frames the README shows (5, 60, 110), and the worst frame.
+band around the true outline. Columns: the frames the README shows (5, 60, 110), the worst frame, and the
+hole on the face alone (``make_samples.face_matte``, as % of the face): its worst frame and its worst in frames
+25-35, where a wedge of the cheek used to go.
 
 Run: ``.venv/bin/python benchmarks/bench_demo_ghost.py [--weights A.pth --weights B.pth] [--ramps "8,248;64,192"]``
 (``bundled`` names the shipped person weights).
@@ -52,10 +54,12 @@ def main() -> None:
     samples = samples_module()
     matte = samples.person_cutout(samples.astronaut_bgr())[1]
     truths = [samples.true_matte(matte, i) > 127 for i in range(samples.N_FRAMES)]
+    face = samples.face_matte(matte)
+    faces = [samples.true_matte(face, i) > 127 for i in range(samples.N_FRAMES)]
     print(f"CPU: {cpu_name()}; clip: samples/person_720p.mp4, {samples.N_FRAMES} frames\n")
     print("| weights | ramp | " + " | ".join(f"frame {i} ghost % / hole %" for i in SHOWN)
-          + " | worst ghost % (frame) | worst hole % (frame) |")
-    print("|---" * (len(SHOWN) + 4) + "|", flush=True)
+          + " | worst ghost % (frame) | worst hole % (frame) | worst face hole % (frame) | face hole, frames 25-35 |")
+    print("|---" * (len(SHOWN) + 6) + "|", flush=True)
     for weights in args.weights or ["bundled"]:
         for ramp in args.ramps.split(";"):
             with tempfile.TemporaryDirectory() as tmp:
@@ -65,12 +69,13 @@ def main() -> None:
                 if weights != "bundled":
                     command += ["--weights", weights]
                 subprocess.run(command, check=True, capture_output=True)
-                scores = 100 * np.array([ghost_and_hole(a.astype(np.float32) / 255, t)
-                                         for a, t in zip(alphas(out), truths)])
+                made = [a.astype(np.float32) / 255 for a in alphas(out)]
+                scores = 100 * np.array([ghost_and_hole(a, t) for a, t in zip(made, truths)])
+                face_holes = 100 * np.array([ghost_and_hole(a, t)[1] for a, t in zip(made, faces)])
             shown = " | ".join(f"{scores[i, 0]:.2f} / {scores[i, 1]:.2f}" for i in SHOWN)
-            g, h = int(scores[:, 0].argmax()), int(scores[:, 1].argmax())
-            print(f"| {weights} | {ramp} | {shown} | {scores[g, 0]:.2f} ({g}) | {scores[h, 1]:.2f} ({h}) |",
-                  flush=True)
+            g, h, f = int(scores[:, 0].argmax()), int(scores[:, 1].argmax()), int(face_holes.argmax())
+            print(f"| {weights} | {ramp} | {shown} | {scores[g, 0]:.2f} ({g}) | {scores[h, 1]:.2f} ({h}) | "
+                  f"{face_holes[f]:.2f} ({f}) | {face_holes[25:36].max():.2f} |", flush=True)
 
 
 if __name__ == "__main__":

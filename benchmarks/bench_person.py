@@ -41,7 +41,7 @@ from vbg.model.convert import resolve_size  # noqa: E402
 from vbg.compose.refine import MaskRefiner, RefineConfig  # noqa: E402
 from vbg.model.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from vbg.train.data import find_pairs, follows, load_backgrounds, photo_people, read_pair, split  # noqa: E402
-from vbg.train.scoring import ImageScore, SetScore, score  # noqa: E402
+from vbg.train.scoring import ImageScore, SetScore, people_in, score  # noqa: E402
 from vbg.train.scoring import flicker as video_flicker  # noqa: E402
 from vbg.train.synthesis import validation_sets  # noqa: E402
 from vbg.model.devices import cpu_name  # noqa: E402
@@ -120,7 +120,7 @@ def score_images(scorer: ConfigScorer, pairs: list, items: list) -> tuple[list[I
     alphas = [scorer.alpha(img) for img, _ in items]
     flickers = [video_flicker(alphas[i], alphas[i - 1], items[i][1], items[i - 1][1])
                 for i in range(1, len(items)) if follows(pairs[i], pairs[i - 1])]
-    return [score(a, mask) for a, (_, mask) in zip(alphas, items)], flickers
+    return [score(a, mask, people_in(mask)) for a, (_, mask) in zip(alphas, items)], flickers
 
 
 def main() -> None:

@@ -106,6 +106,18 @@ def person_cutout(image: np.ndarray, feather: float = 1.5) -> tuple[np.ndarray, 
     return image[y:y + h, x:x + w], (matte[y:y + h, x:x + w, None] / 255.0).astype(np.float32)
 
 
+#: the astronaut's face without the hair, an ellipse (centre, half-axes) in ``person_cutout``'s picture: a hole
+#: there is seen at once, even when it is a small part of the whole person
+FACE_ELLIPSE = ((203, 102), (50, 55))
+
+
+def face_matte(matte: np.ndarray) -> np.ndarray:
+    """``person_cutout``'s matte cut to the face (H x W x 1), to place with ``true_matte`` and score holes on."""
+    face = np.zeros(matte.shape[:2], np.float32)
+    cv2.ellipse(face, *FACE_ELLIPSE, 0, 0, 360, 1.0, -1)
+    return matte * face[:, :, None]
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Procedural scenes
 # ----------------------------------------------------------------------------------------------------------

@@ -8,15 +8,16 @@ each sample is made for that shape in one of two ways:
 - **composite**: the person, cut out by its mask, pasted onto a picture from the backgrounds folder or onto a
   scene of a data folder with no person in it. A person whose mask touches the photo's bottom edge (a
   portrait) stands on the frame's bottom edge at 60-130 % of the frame height, as on a call; a whole person
-  (full body) is placed anywhere at 25-95 %, possibly cut by an edge. Some composites have two or three people,
+  (full body) is placed anywhere at 10-90 %, possibly cut by an edge. Some composites have two or three people,
   or a crowd behind the subject (``vbg.train.synthesis`` states what counts as the person).
 
 A pair whose mask is empty (a scene with no person) is always a crop, with an empty truth.
 
 Pictures are shrunk with the area filter or plain bilinear (what vbg's "fast" resize does, aliasing included).
 Then the frame gets what cameras and codecs do to it: flips, brightness/contrast/white-balance and saturation
-changes, blur, sensor noise and JPEG artefacts. Inputs are normalised exactly as the OpenVINO IR does (divide
-by the image maximum, then ImageNet mean/scale), so the weights see in training what they see in vbg.
+changes, blur, motion blur, low light, sensor noise and JPEG artefacts. Inputs are normalised exactly as the
+OpenVINO IR does (divide by the image maximum, then ImageNet mean/scale), so the weights see in training what
+they see in vbg.
 
 Each batch is a pure function of (seed, epoch, batch index): a resumed run draws the same batches.
 """
@@ -34,16 +35,19 @@ import numpy as np
 
 from ..model.convert import MEAN_RGB, SCALE_RGB
 from ..errors import VbgError
+from .scoring import people_in
 from .synthesis import PersonBox, aspect_window, composite_sample, crowd_sample, downscaler, group_sample
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
-#: (width, height, weight): the input shapes a batch is drawn from, about 40-70 k pixels each.
+#: (width, height, weight): the input shapes a batch is drawn from, about 40-70 k pixels each, and a few of
+#: 90-110 k, the sizes `vbg image` can afford for a photo whose people are small (``auto:320``).
 TRAIN_SHAPES: tuple[tuple[int, int, float], ...] = (
     (352, 192, 0.20), (320, 192, 0.10), (288, 160, 0.10),  # 16:9-like (cameras)
     (288, 224, 0.10), (256, 192, 0.10),                    # 4:3
     (256, 256, 0.15),                                      # square
     (224, 288, 0.15), (192, 256, 0.10),                    # portrait photos
+    (416, 224, 0.05), (288, 384, 0.05),                    # larger inputs for photos with small people
 )
 
 
@@ -119,12 +123,14 @@ def split(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
 
 def photo_people(pairs: list[Pair], loaded: list[tuple[np.ndarray, np.ndarray]] | None = None
                  ) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """Folder -> its photos that show a person (image, mask), for the folders of photos, not video frames
-    (three frames of one clip side by side make no group); ``loaded``: the pairs already read, in order."""
+    """Folder -> its photos that show one person (image, mask), for the folders of photos, not video frames
+    (three frames of one clip side by side make no group, nor do three group photos); ``loaded``: the pairs
+    already read, in order."""
     folders: dict[str, list] = {}
     for pair, item in zip(pairs, loaded if loaded is not None else map(read_pair, pairs)):
         folders.setdefault(pair.group, []).append((pair, item))
-    return {group: [item for _, item in items if item[1].max() > 127] for group, items in folders.items()
+    return {group: [item for _, item in items if item[1].max() > 127 and not people_in(item[1])]
+            for group, items in folders.items()
             if not any(VIDEO_FRAME.match(pair.image.stem) for pair, _ in items)}
 
 
@@ -206,13 +212,31 @@ def camera_effects(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         img = img + (gray - img) * rng.uniform(0.2, 0.8)
     if rng.random() < 0.25:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
-    if rng.random() < 0.3:
-        img = img + rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
+    if rng.random() < 0.15:  # motion blur: a person moving, or the camera
+        img = cv2.filter2D(img, -1, motion_kernel(int(rng.integers(3, 12)), rng.uniform(0, 180)))
+    dark = rng.random() < 0.1  # low light: a dim room, the camera's gain turned up
+    if dark:
+        img = img * rng.uniform(0.2, 0.5)
+    if dark or rng.random() < 0.3:
+        img = img + rng.normal(0, rng.uniform(2, 8) * (1.5 if dark else 1), img.shape).astype(np.float32)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.4:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     return out
+
+
+def motion_kernel(length: int, angle: float) -> np.ndarray:
+    """A line of ``length`` pixels at ``angle`` degrees, summing to 1: the blur of a straight movement."""
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1
+    turn = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), angle, 1.0)
+    kernel = cv2.warpAffine(kernel, turn, (length, length))
+    return kernel / max(float(kernel.sum()), 1e-6)
+
+
+#: how many people join the subject of a group sample (1 to 4): mostly two or three people, sometimes a row of five
+GROUP_OTHERS = (0.45, 0.35, 0.12, 0.08)
 
 
 #: a person cut by both sides of its photo is pasted only where that makes it at most this tall (x the frame):
@@ -289,7 +313,7 @@ class BatchMaker:
             kind = rng.random()
             group = self.recipe.group_share(box.portrait)
             if kind < group and self.people and not box.spans_width:  # no room beside a spanning one
-                others = [self.person_like(box.portrait, rng) for _ in range(int(rng.integers(1, 3)))]
+                others = [self.person_like(box.portrait, rng) for _ in range(int(rng.choice(4, p=GROUP_OTHERS)) + 1)]
                 image, mask = group_sample((image, mask), [o for o in others if o], background, size, rng)
             elif kind < group + self.recipe.crowd and self.people:
                 crowd = [self.person_like(False, rng) for _ in range(int(rng.integers(4, 9)))]

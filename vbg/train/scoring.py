@@ -85,6 +85,21 @@ def dropped_people(alpha: np.ndarray, people: list[np.ndarray], band: int = BAND
     return dropped, counted
 
 
+def people_in(truth: np.ndarray) -> list[np.ndarray]:
+    """The people of a truth that draws several apart from each other (a real group photo labelled by the
+    teacher): each connected region large enough to count (``PERSON_COUNTED``, away from its outline) as one
+    person (0..1). Empty when fewer than two count: one person, whose drop IoU already sees. People who touch
+    count as one, so a group photo's count is a lower bound."""
+    count, labels = cv2.connectedComponents((truth > 127).astype(np.uint8), connectivity=8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BAND_PX + 1, 2 * BAND_PX + 1))
+    people = []
+    for i in range(1, count):
+        region = (labels == i).astype(np.uint8)
+        if cv2.erode(region, kernel).sum() >= PERSON_COUNTED * region.size:
+            people.append(region.astype(np.float32))
+    return people if len(people) >= 2 else []
+
+
 def flicker(alpha: np.ndarray, before: np.ndarray, truth: np.ndarray, truth_before: np.ndarray) -> float:
     """From one video frame to the next: the alpha change that the truth's own change does not explain, as a
     share of the frame (mean |(alpha - before) - (truth - truth_before)|; 0 when the matte moves exactly as the

@@ -162,9 +162,17 @@ def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, height: float
     return target
 
 
-def subject_height(mask: np.ndarray, rng: np.random.Generator) -> float:
-    """How tall the subject is drawn: a portrait at 60-130 % of the frame, a whole person at 25-95 %."""
-    return rng.uniform(0.6, 1.3) if is_portrait(mask) else rng.uniform(0.25, 0.95)
+#: how tall a whole person is drawn, as a share of the frame's height: in training from a small figure across
+#: the room to one filling the frame; the validation frames keep the range they were first made with, so that
+#: their scores compare across weights
+WHOLE_TRAIN = (0.1, 0.9)
+WHOLE_VALIDATION = (0.25, 0.95)
+
+
+def subject_height(mask: np.ndarray, rng: np.random.Generator,
+                   whole: tuple[float, float] = WHOLE_TRAIN) -> float:
+    """How tall the subject is drawn: a portrait at 60-130 % of the frame, a whole person within ``whole``."""
+    return rng.uniform(0.6, 1.3) if is_portrait(mask) else rng.uniform(*whole)
 
 
 def finish(canvas: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,28 +193,40 @@ def composite_sample(image: np.ndarray, mask: np.ndarray, background: np.ndarray
     return finish(canvas, target)
 
 
+#: in training, this share of the people behind the subject stand further back (45-75 % of its height): a
+#: second person walking in behind, the back row of a group; still people of the call, unlike a crowd
+FURTHER_BACK = 0.25
+
+
 def group_sample(subject: tuple[np.ndarray, np.ndarray], others: list[tuple[np.ndarray, np.ndarray]],
                  background: np.ndarray, size: tuple[int, int], rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Two or three people of about the same size side by side, overlapping or not, each in front of or
-    behind the subject: all of them are the truth."""
-    canvas, people = group_frame(subject, others, background, size, rng)
+    """Two to five people side by side, overlapping or not, each in front of or behind the subject, some of
+    those behind further back: all of them are the truth."""
+    canvas, people = group_frame(subject, others, background, size, rng, further_back=FURTHER_BACK)
     return finish(canvas, np.max(people, axis=0))
 
 
 def group_frame(subject: tuple[np.ndarray, np.ndarray], others: list[tuple[np.ndarray, np.ndarray]],
-                background: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+                background: np.ndarray, size: tuple[int, int], rng: np.random.Generator,
+                whole: tuple[float, float] = WHOLE_TRAIN, further_back: float = 0.0
                 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """``group_sample``'s frame (float32) and each person's alpha where it is not hidden by one in front, so
-    a validation can tell which person a matte dropped."""
+    a validation can tell which person a matte dropped (the validation frames keep ``further_back`` 0, as
+    they were first made)."""
     canvas = background_canvas(background, size, rng)
-    height = subject_height(subject[1], rng)
+    height = subject_height(subject[1], rng, whole)
     centre = rng.uniform(0.25, 0.75)
     behind, front = [], []
     for image, mask in others:
         side = rng.choice([-1, 1]) * rng.uniform(0.15, 0.45)
-        (behind if rng.random() < 0.6 else front).append((image, mask, height * rng.uniform(0.75, 1.1),
-                                                          float(np.clip(centre + side, 0.0, 1.0))))
+        where = float(np.clip(centre + side, 0.0, 1.0))
+        if rng.random() < 0.6:
+            back = further_back and rng.random() < further_back
+            behind.append((image, mask, height * (rng.uniform(0.45, 0.75) if back else rng.uniform(0.75, 1.1)),
+                           where))
+        else:
+            front.append((image, mask, height * rng.uniform(0.75, 1.1), where))
     people: list[np.ndarray] = []
 
     def add(alpha: np.ndarray) -> None:
@@ -253,7 +273,8 @@ def validation_frames(kind: str, people: list[tuple[np.ndarray, np.ndarray]], ba
         if kind == "groups":
             alike = [p for p, b in boxed if p is not subject and b.portrait == box.portrait]
             picks = rng.choice(len(alike), min(int(rng.integers(1, 3)), len(alike)), replace=False)
-            canvas, alphas = group_frame(subject, [alike[i] for i in picks], background, size, rng)
+            canvas, alphas = group_frame(subject, [alike[i] for i in picks], background, size, rng,
+                                         WHOLE_VALIDATION)
             image, truth = finish(canvas, np.max(alphas, axis=0))
         else:
             members = [whole[int(i)] for i in rng.integers(len(whole), size=int(rng.integers(4, 9)))]

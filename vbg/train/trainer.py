@@ -39,7 +39,7 @@ from .config import TrainConfig, check_weights_file  # noqa: F401  (TrainConfig:
 from .data import (BatchMaker, Pair, SampleRecipe, data_spec, find_pairs, follows, load_backgrounds, normalise,
                    photo_people, read_pair, split)
 from .blend import average, blend
-from .scoring import BAND_PX, SetScore, flicker, score
+from .scoring import BAND_PX, SetScore, flicker, people_in, score
 from .synthesis import GroupFrame, validation_sets
 
 
@@ -136,7 +136,7 @@ def evaluate(model: torch.nn.Module, pairs: list[Pair], pixels: int, limit: int 
                 continue
             image, mask = read_pair(pair)
             alpha = predict(model, image, pixels)
-            groups.setdefault(pair.group, []).append(score(alpha, mask))
+            groups.setdefault(pair.group, []).append(score(alpha, mask, people_in(mask)))
             if before is not None and follows(pair, before[0]):
                 flickers.setdefault(pair.group, []).append(flicker(alpha, before[1], mask, before[2]))
             before = pair, alpha, mask
