@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_bench_parser
     from .cameras import add_cameras_parser
     from .ctl import add_ctl_parser
+    from .doctor import add_doctor_parser
     from .image import add_image_parser
     from .model import add_model_parsers
     from .presets import add_presets_parser
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_parsers(sub)
     add_run_parser(sub)
     add_cameras_parser(sub)
+    add_doctor_parser(sub)
     add_ctl_parser(sub)
     add_presets_parser(sub)
     add_service_parser(sub)

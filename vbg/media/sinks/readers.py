@@ -9,26 +9,13 @@ model while nobody watches (``FrameSource.serve_on_demand``).
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
+
+from ..holders import other_openers
+
+__all__ = ["ReaderWatch", "other_openers"]
 
 EVENT_WAIT_MS = 1000  # the watch thread checks for close() this often while no event comes
-
-
-def other_openers(path: str) -> int:
-    """How many open descriptors other processes hold on ``path`` (those that ``/proc`` lets us see)."""
-    target = os.path.realpath(path)
-    me = str(os.getpid())
-    count = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or proc.name == me:
-            continue
-        try:
-            count += sum(1 for fd in (proc / "fd").iterdir() if os.path.realpath(fd) == target)
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return count
 
 
 class ReaderWatch:

@@ -1,51 +1,21 @@
-"""The virtual camera sink (pyvirtualcam: v4l2loopback, OBS, ...)."""
+"""The virtual camera sink: vbg's own v4l2loopback writer on Linux (``vcamwriter``), pyvirtualcam elsewhere."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...errors import VbgError
 from ..frames import Frame, VideoInfo
-from ..v4l2 import MODPROBE, read_device
 from .base import FrameSink, drop_alpha, fit_frame
 
-def _linux_device_problem(device: str, fix: str) -> str | None:
-    """Why ``device`` cannot take vbg's frames, read from the node itself, with ``fix`` (None if nothing is
-    seen wrong)."""
-    if not Path(device).exists():
-        return f"virtual camera {device} does not exist: {fix}"
-    try:
-        found = read_device(device)
-    except OSError as exc:
-        return f"virtual camera {device} cannot be opened ({exc.strerror or exc}): {fix}"
-    if not found.loopback:
-        return f"{device} is {found.card!r} ({found.driver}), not a v4l2loopback virtual camera: {fix}"
-    if not found.output:  # exclusive_caps=1: while a writer holds it, the node only offers capture
-        return (f"virtual camera {device} is busy: another program is sending to it: stop that program or pick "
-                f"another device with --vcam-device; to add one, {fix}")
-    return None
+LINUX = sys.platform.startswith("linux")
 
 
-#: how to get a usable virtual camera on Linux, the end of every such error
-LINUX_FIX = (f"run `{MODPROBE}` (package v4l2loopback-dkms; devices=2 for a second one), "
-             f"then pass the device that `vbg cameras` lists to --vcam-device")
-
-
-def _no_virtual_camera(detail: str, device: str | None) -> str:
-    """The one-line VbgError message for a virtual camera that cannot start, per platform."""
-    if sys.platform.startswith("linux"):
-        loaded = Path("/sys/module/v4l2loopback").exists()
-        if device:
-            return (_linux_device_problem(device, LINUX_FIX)
-                    or f"virtual camera {device} could not be opened ({detail}): {LINUX_FIX}")
-        # without the module pyvirtualcam's own text only repeats this advice; with it, the detail matters
-        what = f"no usable virtual camera device ({detail})" if loaded else \
-            "no virtual camera device found (v4l2loopback is not loaded)"
-        return f"{what}: {LINUX_FIX}"
+def _no_virtual_camera(detail: str) -> str:
+    """The one-line VbgError message for an OBS / Unity Capture virtual camera that cannot start."""
     if sys.platform == "darwin":
         return (f"no virtual camera available ({detail}): install OBS Studio and start its Virtual Camera once, "
                 f"then retry")
@@ -54,12 +24,13 @@ def _no_virtual_camera(detail: str, device: str | None) -> str:
 
 
 class VirtualCameraSink(FrameSink):
-    """A virtual webcam through pyvirtualcam (v4l2loopback on Linux, OBS Virtual Camera / Unity Capture on
-    Windows and macOS) that video-call apps can select.
+    """A virtual webcam that video-call apps can select: on Linux a v4l2loopback device written by
+    ``LoopbackWriter`` (which leaves the device free for the next vbg however this one ends), elsewhere (or
+    with another ``--vcam-backend``) pyvirtualcam's OBS Virtual Camera / Unity Capture.
 
-    Frames are sent as BGR (``PixelFormat.BGR``), the pipeline's own format, so no colour conversion is done
-    here; BGRA is composed over black, as cameras have no alpha.  The pipeline paces the output, so
-    pyvirtualcam's ``sleep_until_next_frame`` is not used.  After ``open`` ``device`` is the device opened.
+    Frames are handed over as BGR, the pipeline's own format (the Linux writer converts them to I420, as
+    pyvirtualcam did); BGRA is composed over black, as cameras have no alpha.  The pipeline paces the output,
+    so pyvirtualcam's ``sleep_until_next_frame`` is not used.  After ``open`` ``device`` is the device opened.
     With ``watch_readers`` (Linux, v4l2loopback) ``readers`` counts the programs that have the device open, so
     that a run can idle while nobody watches (``Pipeline``).
     """
@@ -73,6 +44,11 @@ class VirtualCameraSink(FrameSink):
         self.camera: Any = None
         self.size: tuple[int, int] = (0, 0)
 
+    @property
+    def _native(self) -> bool:
+        """vbg's own writer: Linux, for v4l2loopback (the default there)."""
+        return LINUX and self.backend in (None, "v4l2loopback")
+
     def check(self) -> None:
         """An unknown backend; on Linux a missing v4l2loopback module or a named device that cannot take
         frames."""
@@ -81,35 +57,45 @@ class VirtualCameraSink(FrameSink):
         if self.backend is not None and self.backend not in BACKENDS:
             names = ", ".join(sorted(BACKENDS)) or "none on this platform"
             raise VbgError(f"unknown virtual camera backend {self.backend!r}: use one of {names}")
-        if sys.platform.startswith("linux") and self.backend in (None, "v4l2loopback"):
-            problem = _linux_device_problem(self.device, LINUX_FIX) if self.device else None
+        if self._native:
+            from ..loopback import loaded
+            from ..vcamdevice import device_problem, no_module
+
+            problem = device_problem(self.device) if self.device else None if loaded() else no_module()
             if problem:
                 raise VbgError(problem)
-            if not self.device and not Path("/sys/module/v4l2loopback").exists():
-                raise VbgError(_no_virtual_camera("", None))
 
     def open(self, info: VideoInfo) -> None:
-        import pyvirtualcam
-
         self.check()
-        fps = info.rate
-        try:
-            self.camera = pyvirtualcam.Camera(info.width, info.height, fps, fmt=pyvirtualcam.PixelFormat.BGR,
-                                              device=self.device, backend=self.backend)
-        except (RuntimeError, ValueError, OSError) as exc:
-            # pyvirtualcam joins one line per backend it tried: keep the first
-            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise VbgError(_no_virtual_camera(detail, self.device)) from None
-        self.size = (info.width, info.height)
+        if self._native:
+            from ..vcamdevice import open_writer
+
+            # I420 halves the colour planes: an even size (a camera's always is)
+            self.camera = open_writer(self.device, info.width - info.width % 2, info.height - info.height % 2,
+                                      info.rate)
+            self.size, self.backend = self.camera.size, "v4l2loopback"
+        else:
+            self.camera = self._open_pyvirtualcam(info)
+            self.size, self.backend = (info.width, info.height), self.camera.backend
         self.device = self.camera.device
-        self.backend = self.camera.backend
         if self.watch_readers and self.backend == "v4l2loopback":
             from .readers import ReaderWatch
 
             # one picture first: with exclusive_caps=1 a v4l2loopback device is offered to apps as a camera only
             # once its writer has sent a frame
-            self.camera.send(np.zeros((info.height, info.width, 3), np.uint8))
+            self.camera.send(np.zeros((self.size[1], self.size[0], 3), np.uint8))
             self.readers = ReaderWatch(self.device)
+
+    def _open_pyvirtualcam(self, info: VideoInfo) -> Any:
+        import pyvirtualcam
+
+        try:
+            return pyvirtualcam.Camera(info.width, info.height, info.rate, fmt=pyvirtualcam.PixelFormat.BGR,
+                                       device=self.device, backend=self.backend)
+        except (RuntimeError, ValueError, OSError) as exc:
+            # pyvirtualcam joins one line per backend it tried: keep the first
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise VbgError(_no_virtual_camera(detail)) from None
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         if self.camera is None:
