@@ -57,6 +57,25 @@ def make_segmenter(weights_path, model_cache):
     return factory
 
 
+VM = SHARED / "v4l2vm"
+#: the model the camera VM's guest runs: it is ~1000x slower than the host, so a tiny input
+VM_MODEL = ["--size", "64x64", "--precision", "fp32", "--resize", "fast"]
+
+
+@pytest.fixture(scope="session")
+def vm_ir_cache(tmp_path_factory) -> Path:
+    """A model cache holding the tiny IR the camera VM's guest runs, converted here once (the guest finds it in
+    the cache); skips, with the reason, where the VM (../shared/v4l2vm, installed by its install.sh) is not."""
+    if not (VM / "run-in-vm.sh").is_file():
+        pytest.skip(f"no {VM}: the camera VM scripts are not on this machine")
+    if not Path("/opt/v4l2vm/kver").is_file():
+        pytest.skip("camera VM not installed: run `sudo bash ../shared/v4l2vm/install.sh` (CI does)")
+    cache = tmp_path_factory.mktemp("vm-cache")
+    subprocess.run([sys.executable, "-m", "vbg", "convert", *VM_MODEL, "--cache-dir", str(cache)], check=True,
+                   capture_output=True, cwd=REPO, timeout=600)
+    return cache
+
+
 def run_vbg(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess (as a user would), capturing its output."""
     full_env = {**os.environ, **(env or {})}

@@ -12,14 +12,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import REPO, VM
 
-VM = SHARED / "v4l2vm"
-MODEL = ["--size", "64x64", "--precision", "fp32", "--resize", "fast"]
 GREEN = [0, 255, 0]
 
 pytestmark = pytest.mark.vm
@@ -34,18 +31,10 @@ def green(pixel: list[int]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def vm(tmp_path_factory) -> dict:
-    if not (VM / "run-in-vm.sh").is_file():
-        pytest.skip(f"no {VM}: the camera VM scripts are not on this machine")
-    if not Path("/opt/v4l2vm/kver").is_file():
-        pytest.skip("camera VM not installed: run `sudo bash ../shared/v4l2vm/install.sh` (CI does)")
+def vm(vm_ir_cache, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("vm")
-    cache = work / "cache"
-    # the guest is ~1000x slower: convert the tiny IR here, the guest finds it in the cache
-    subprocess.run([sys.executable, "-m", "vbg", "convert", *MODEL, "--cache-dir", str(cache)], check=True,
-                   capture_output=True, cwd=REPO, timeout=600)
     proc = subprocess.run(["bash", str(VM / "run-in-vm.sh"),
-                           f"{sys.executable} {REPO / 'tests' / 'vm_guest.py'} scenarios {cache}"],
+                           f"{sys.executable} {REPO / 'tests' / 'vm_guest.py'} scenarios {vm_ir_cache}"],
                           cwd=work, capture_output=True, text=True, timeout=1500,
                           env={**__import__("os").environ, "V4L2VM_TIMEOUT": "1400",
                                # a second virtual camera, /dev/video12, for the scenario with nobody watching

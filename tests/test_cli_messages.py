@@ -13,6 +13,7 @@ from conftest import assert_clean_error, run_vbg
 from vbg.cli.main import build_parser
 
 OTHER_TOOLS = {"--list-devices",  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
+               "--set-ctrl",  # v4l2-ctl --set-ctrl keep_format=0, vbg doctor's fix for a locked virtual camera
                "--user", "--now"}  # systemctl --user enable --now, which vbg service runs and quotes
 
 

@@ -95,7 +95,7 @@ def driver_module(path: str) -> tuple[str, str]:
     try:
         return name, (Path("/sys/module") / name / "version").read_text().strip()
     except OSError:
-        return name, f"kernel {os.uname().release}"
+        return name, f"in kernel {os.uname().release}"  # built with the kernel: no version of its own
 
 
 def offers(caps: NodeCaps) -> str:
@@ -210,8 +210,10 @@ def render(report: Report) -> list[str]:
                 "--vcam uses OBS Studio's Virtual Camera (start it once in OBS)"]
     lines = []
     if report.loopback_loaded:
-        shown = ", ".join(f"{k}={v}" for k, v in report.parameters.items() if k in ("exclusive_caps", "video_nr",
-                                                                                   "max_buffers"))
+        count = max(1, sum(1 for n in report.nodes if n.role == "virtual camera"))
+        # array parameters list all 8 slots: the devices' own are the first ones
+        shown = ", ".join(f"{k}={','.join(report.parameters[k].split(',')[:count])}"
+                          for k in ("exclusive_caps", "video_nr", "max_buffers") if k in report.parameters)
         lines.append(f"v4l2loopback {report.loopback_version} loaded ({shown})")
     else:
         lines.append("v4l2loopback: not loaded" + {True: " (installed)", False: " (not installed)"}.get(
@@ -231,7 +233,8 @@ def render(report: Report) -> list[str]:
 def _render_node(node: Node) -> list[str]:
     if node.role == "unreadable":
         return [f"{node.path}  cannot be opened: {node.error}"]
-    module = f"{node.module} {node.module_version}".strip() or node.driver
+    joint = ", " if node.module_version.startswith("in kernel") else " "
+    module = f"{node.module}{joint}{node.module_version}".strip(", ") or node.driver
     lines = [f"{node.path}  {node.role} {node.card!r} ({module})  offers {node.offers}"]
     if node.role == "virtual camera":
         flag = {True: "1", False: "0", None: "?"}

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .v4l2 import MODPROBE
+
 SYS_MODULE = Path("/sys/module/v4l2loopback")
 DRIVER = "v4l2 loopback"  # VIDIOC_QUERYCAP's driver field for every v4l2loopback version
 CAP_VIDEO_CAPTURE = 0x1
@@ -31,7 +33,7 @@ KEEP_FORMAT_CID = 0x0098F900
 #: the first version that starts streaming on write() and gives the device back when such a writer closes
 IMPLICIT_STREAMING = (0, 13)
 #: how the module is loaded from scratch: the README's "Virtual camera set-up" line
-LOAD = "sudo modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 card_label=vbg"
+LOAD = MODPROBE
 INSTALL = "sudo apt install v4l2loopback-dkms"  # Debian/Ubuntu; Fedora: akmod-v4l2loopback, Arch: v4l2loopback-dkms
 
 Version = tuple[int, ...]
@@ -194,7 +196,7 @@ def reload_fix(devices: Sequence[NodeCaps], params: dict[str, str], kill: Sequen
     labels = [d.card for d in devices] or ["vbg"]
     options = [f"devices={len(numbers)}", "video_nr=" + ",".join(map(str, numbers)),
                "exclusive_caps=" + ",".join("1" for _ in numbers), "card_label=" + ",".join(f'"{label}"' if " " in label else label for label in labels)]
-    if "max_buffers" in params:
+    if params.get("max_buffers", "2") != "2":  # a non-default setting the user chose: kept
         options.append(f"max_buffers={params['max_buffers']}")
     reload = "sudo modprobe -r v4l2loopback && sudo modprobe v4l2loopback " + " ".join(map(shlex.quote, options))
     return (f"kill {' '.join(map(str, sorted(set(kill))))} && " if kill else "") + reload

@@ -1,0 +1,217 @@
+"""Runs inside the v4l2vm guest (see tests/test_vcam_vm.py): a virtual camera that survives restarts, and
+``vbg doctor`` on a device that an old-style writer left stuck.
+
+    python tests/vm_vcam_guest.py scenarios CACHE_DIR          # writes vcam.json in the current directory
+    python tests/vm_vcam_guest.py read DEVICE COLOUR WANT      # a reader that opens the device once vbg offers it
+    python tests/vm_vcam_guest.py watch DEVICE FIRST THEN WANT  # a reader that stays open across a restart
+
+The guest plays the user: vbg writing /dev/video10 is stopped with Ctrl-C and a new vbg (another background
+colour) must reach a reader that opens the device; then that one is killed (SIGKILL) while a reader stays
+open, and a third must reach that reader and then a new one.  On /dev/video12 pyvirtualcam writes a few frames
+and exits, the way vbg wrote before, and ``vbg doctor`` looks at what it left.  Times are CLOCK_MONOTONIC
+seconds, which every process of the guest shares.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from vm_guest import CAMERA, VBG, Vbg
+
+LOOPBACK, SPARE = "/dev/video10", "/dev/video12"
+COLOURS = {"green": "0,255,0", "magenta": "255,0,255"}  # the same in RGB and BGR
+
+
+def colour_of(pixel: list[int]) -> str:
+    """The background colour a corner pixel shows after the I420 round trip (BGR)."""
+    b, g, r = pixel
+    if g > 200 and g - max(b, r) > 120:
+        return "green"
+    if min(b, r) > 180 and min(b, r) - g > 120:
+        return "magenta"
+    return "black" if max(pixel) < 40 else "other"
+
+
+def _open(device: str, deadline: float):
+    """A capture of ``device`` as soon as it offers one (exclusive_caps=1: once a writer streams)."""
+    import cv2
+
+    while time.monotonic() < deadline:
+        cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
+        if cap.isOpened():
+            cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, 240_000)  # a restart in the emulated guest takes a while
+            return cap
+        cap.release()
+        time.sleep(0.2)
+    return None
+
+
+def read(device: str, colour: str, want: int, timeout: float = 400.0) -> dict:
+    """Open ``device`` like a call app, read until ``want`` frames of ``colour``: when it opened, and the
+    arrival times of its first frame and first frame of that colour."""
+    started = time.monotonic()
+    cap = _open(device, started + timeout)
+    if cap is None:
+        return {"started": started, "opened": None}
+    opened = time.monotonic()
+    out = {"started": started, "opened": opened, "first": None, "first_colour": None, "frames": 0, "seen": [],
+           "shape": None}
+    while out["frames"] < 500 and time.monotonic() < started + timeout:
+        ok, image = cap.read()
+        if not ok:
+            break
+        now, seen = time.monotonic(), colour_of(image[2, 2].tolist())
+        out["frames"] += 1
+        out["shape"] = list(image.shape)
+        out["first"] = out["first"] or now
+        if not out["seen"] or out["seen"][-1][1] != seen:
+            out["seen"].append((round(now - opened, 2), seen))
+        if seen == colour:
+            out["first_colour"] = out["first_colour"] or now
+            want -= 1
+            if want <= 0:
+                break
+    cap.release()
+    return out
+
+
+def watch(device: str, first: str, then: str, want: int, timeout: float = 500.0) -> dict:
+    """Stay open on ``device``: the time of every change of colour, until ``want`` frames of ``then`` came
+    after one of ``first`` (the writer was replaced under the reader)."""
+    started = time.monotonic()
+    cap = _open(device, started + 120)
+    if cap is None:
+        return {"opened": None}
+    Path(f"/tmp/watch{Path(device).name}").write_text("open")
+    out: dict = {"opened": time.monotonic(), "changes": [], "frames": 0, "errors": 0}
+    had_first, left = False, want
+    while left > 0 and time.monotonic() < started + timeout:
+        ok, image = cap.read()
+        if not ok:
+            out["errors"] += 1  # the writer is gone: a call app keeps the device open and waits
+            time.sleep(0.2)
+            continue
+        seen = colour_of(image[2, 2].tolist())
+        out["frames"] += 1
+        if not out["changes"] or out["changes"][-1][1] != seen:
+            out["changes"].append((time.monotonic(), seen))
+        had_first = had_first or seen == first
+        left -= had_first and seen == then
+    cap.release()
+    return out
+
+
+def _child(*args: str) -> subprocess.Popen:
+    """This script in another process: a reader as a call app would be, with its own open of the device."""
+    return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _result(proc: subprocess.Popen, timeout: float = 600) -> dict:
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return {"error": "reader hung"}
+    lines = stdout.strip().splitlines()
+    return json.loads(lines[-1]) if proc.returncode == 0 and lines else {"error": stderr[-800:]}
+
+
+def doctor() -> dict:
+    proc = subprocess.run([VBG, "doctor"], capture_output=True, text=True, timeout=300)
+    return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "at": time.monotonic()}
+
+
+def report() -> dict:
+    from vbg.doctor import examine
+
+    return examine().as_dict()
+
+
+def stuck_by_an_old_writer(model: list[str]) -> dict:
+    """pyvirtualcam writes a few frames to SPARE and exits; what doctor, vbg and doctor's fix make of it."""
+    old = subprocess.run([sys.executable, "-c", (
+        "import numpy, pyvirtualcam\n"
+        f"with pyvirtualcam.Camera(160, 90, 10, device={SPARE!r}) as cam:\n"
+        "    for i in range(5):\n"
+        "        cam.send(numpy.full((90, 160, 3), 40 * i, numpy.uint8))\n")],
+        capture_output=True, text=True, timeout=300)
+    out: dict = {"old_writer": {"rc": old.returncode, "stderr": old.stderr[-500:]}, "doctor": doctor(),
+                 "report": report()}
+    spare = next((n for n in out["report"]["nodes"] if n["path"] == SPARE), {})
+    if spare.get("state") != "stuck":
+        return out
+    # vbg on the stuck device: the check before the model names what is wrong
+    out["vbg"] = Vbg("run", "lavfi:testsrc=size=160x90:rate=5", "--vcam", "--vcam-device", SPARE,
+                     "--max-frames", "2", *model).finish(300)
+    fix = next(f["fix"] for f in out["report"]["findings"] if f["device"] == SPARE)
+    done = subprocess.run(["bash", "-c", fix.replace("sudo ", "")], capture_output=True, text=True, timeout=120)
+    for _ in range(100):  # devtmpfs makes the nodes again
+        if Path(SPARE).exists() and Path(LOOPBACK).exists():
+            break
+        time.sleep(0.1)
+    out["fixed"] = {"command": fix, "rc": done.returncode, "stderr": done.stderr[-500:], "report": report()}
+    return out
+
+
+def run_vbg(colour: str, model: list[str]) -> Vbg:
+    return Vbg("run", CAMERA, "--vcam", "--vcam-device", LOOPBACK, "--color", COLOURS[colour], *model)
+
+
+def restarts(model: list[str]) -> dict:
+    """Ctrl-C, then SIGKILL, each followed by a new vbg on the same device."""
+    out: dict = {}
+    first = run_vbg("green", model)
+    out["first"] = {"reader": _result(_child("read", LOOPBACK, "green", "2"))}
+    first.proc.send_signal(signal.SIGINT)
+    out["first"]["end"] = first.finish(300)
+    out["first"]["ended"] = time.monotonic()
+
+    second = run_vbg("magenta", model)
+    out["second"] = {"launched": second.started, "reader": _result(_child("read", LOOPBACK, "magenta", "2"))}
+    watcher = _child("watch", LOOPBACK, "magenta", "green", "3")
+    flag = Path(f"/tmp/watch{Path(LOOPBACK).name}")
+    for _ in range(600):  # the watcher is open and has seen the second vbg's colour
+        if flag.exists():
+            break
+        time.sleep(0.2)
+    time.sleep(3.0)
+    second.proc.kill()  # SIGKILL: no clean-up in vbg, only the kernel's close
+    out["second"]["end"] = second.finish(60)
+    out["second"]["ended"] = time.monotonic()
+
+    third = run_vbg("green", model)
+    out["third"] = {"launched": third.started, "watcher": _result(watcher)}
+    # then a reader that opens it anew (0.14+ streams to one reader at a time, so after the watcher)
+    out["third"]["reader"] = _result(_child("read", LOOPBACK, "green", "2"))
+    out["third"]["doctor"] = doctor()
+    out["third"]["pid"] = third.proc.pid
+    third.proc.send_signal(signal.SIGINT)
+    out["third"]["end"] = third.finish(300)
+    return out
+
+
+def scenarios(cache: str) -> dict:
+    # as tests/vm_guest.py: the plumbing is under test, not the 64x64 model
+    model = ["--size", "64x64", "--precision", "fp32", "--resize", "fast", "--cache-dir", cache, "--no-progress",
+             "--ramp", "240,255", "--live-masks", "newest"]
+    out: dict = {"module": Path("/sys/module/v4l2loopback/version").read_text().strip(), "clock": time.monotonic()}
+    out["stuck"] = stuck_by_an_old_writer(model)
+    out["restarts"] = restarts(model)
+    out["seconds"] = round(time.monotonic() - out["clock"], 1)
+    return out
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "read":
+        print(json.dumps(read(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+    elif mode == "watch":
+        print(json.dumps(watch(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))))
+    else:
+        Path("vcam.json").write_text(json.dumps(scenarios(sys.argv[2]), indent=1))
