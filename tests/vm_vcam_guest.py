@@ -87,7 +87,6 @@ def watch(device: str, first: str, then: str, want: int, timeout: float = 500.0)
     cap = _open(device, started + 120)
     if cap is None:
         return {"opened": None}
-    Path(f"/tmp/watch{Path(device).name}").write_text("open")
     out: dict = {"opened": time.monotonic(), "changes": [], "frames": 0, "errors": 0}
     had_first, left = False, want
     while left > 0 and time.monotonic() < started + timeout:
@@ -100,7 +99,9 @@ def watch(device: str, first: str, then: str, want: int, timeout: float = 500.0)
         out["frames"] += 1
         if not out["changes"] or out["changes"][-1][1] != seen:
             out["changes"].append((time.monotonic(), seen))
-        had_first = had_first or seen == first
+        if seen == first and not had_first:
+            had_first = True
+            Path(f"/tmp/watch{Path(device).name}").write_text("seen")  # the scenario may now stop the writer
         left -= had_first and seen == then
     cap.release()
     return out
@@ -176,11 +177,11 @@ def restarts(model: list[str]) -> dict:
     out["second"] = {"launched": second.started, "reader": _result(_child("read", LOOPBACK, "magenta", "2"))}
     watcher = _child("watch", LOOPBACK, "magenta", "green", "3")
     flag = Path(f"/tmp/watch{Path(LOOPBACK).name}")
-    for _ in range(600):  # the watcher is open and has seen the second vbg's colour
+    for _ in range(900):  # the watcher is open and has seen the second vbg's colour
         if flag.exists():
             break
         time.sleep(0.2)
-    time.sleep(3.0)
+    out["second"]["watcher_saw_it"] = flag.exists()
     second.proc.kill()  # SIGKILL: no clean-up in vbg, only the kernel's close
     out["second"]["end"] = second.finish(60)
     out["second"]["ended"] = time.monotonic()

@@ -61,7 +61,10 @@ class VirtualCameraSink(FrameSink):
             from ..loopback import loaded
             from ..vcamdevice import device_problem, no_module
 
-            problem = device_problem(self.device) if self.device else None if loaded() else no_module()
+            if self.device:
+                problem = device_problem(self.device)
+            else:  # vbg picks the device when it opens: only the module can be checked now
+                problem = None if loaded() else no_module()
             if problem:
                 raise VbgError(problem)
 
@@ -83,7 +86,7 @@ class VirtualCameraSink(FrameSink):
 
             # one picture first: with exclusive_caps=1 a v4l2loopback device is offered to apps as a camera only
             # once its writer has sent a frame
-            self.camera.send(np.zeros((self.size[1], self.size[0], 3), np.uint8))
+            self._send(np.zeros((self.size[1], self.size[0], 3), np.uint8))
             self.readers = ReaderWatch(self.device)
 
     def _open_pyvirtualcam(self, info: VideoInfo) -> Any:
@@ -100,14 +103,16 @@ class VirtualCameraSink(FrameSink):
     def write(self, frame: Frame, image: np.ndarray) -> None:
         if self.camera is None:
             raise RuntimeError("VirtualCameraSink.write() before open()")
-        image = fit_frame(drop_alpha(image), *self.size)
+        self._send(fit_frame(drop_alpha(image), *self.size))
+        self.frames_written += 1
+
+    def _send(self, image: np.ndarray) -> None:
         try:
             self.camera.send(np.ascontiguousarray(image))
         except Exception as exc:  # noqa: BLE001 - each backend raises its own type (RuntimeError, OSError...)
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise VbgError(f"virtual camera {self.device} stopped accepting frames ({detail}): it was closed or "
                            f"removed; restart it (or drop --vcam) and run again") from None
-        self.frames_written += 1
 
     def _release(self) -> None:
         if self.readers is not None:
