@@ -21,10 +21,9 @@ import pytest
 from conftest import REPO, VM
 
 DEFAULT_MODULE = "0.12.7"  # what run-in-vm.sh loads unless V4L2VM_LOOPBACK names another
-#: seconds from a reader's open of the device to the new vbg's first frame (the emulated guest is slow)
-FIRST_FRAME_S = 10.0
-#: ... and to its first composited frame, which in an idle vbg waits for the camera to reopen
-FIRST_PICTURE_S = 60.0
+#: seconds from a reader's open of the device to the new vbg's first frame and first composited frame: the
+#: camera is reopened for the reader, which in the emulated guest takes seconds (measured: 1.4 to 8 s)
+FIRST_FRAME_S = FIRST_PICTURE_S = 20.0
 
 pytestmark = pytest.mark.vm
 
@@ -61,27 +60,25 @@ def node(report: dict, path: str) -> dict:
     return next(n for n in report["nodes"] if n["path"] == path)
 
 
-def delays(step: dict, ended: float) -> dict:
+def delays(reader: dict, ended: float) -> dict:
     """A restart's times in seconds: the old vbg's exit to the reader's first composited frame; the reader's
     open to the new vbg's first frame and first composited frame."""
-    reader = step["reader"]
     return {"exit_to_picture": round(reader["first_colour"] - ended, 1),
             "open_to_frame": round(reader["first"] - reader["opened"], 2),
             "open_to_picture": round(reader["first_colour"] - reader["opened"], 2)}
 
 
-def test_the_first_vbg_reaches_a_reader_and_ends_on_ctrl_c(vcam):
+def test_the_first_vbg_opens_the_device_and_ends_on_ctrl_c(vcam):
     first = vcam["restarts"]["first"]
-    assert first["reader"].get("first_colour"), first
-    assert first["reader"]["shape"] == [360, 640, 3]
+    assert first["streaming"], first  # "camera ... released: nobody is watching the virtual camera"
     assert first["end"]["rc"] == 130, first["end"]
 
 
 def test_after_ctrl_c_a_new_vbg_on_the_same_device_reaches_a_reader_within_seconds(vcam):
     steps = vcam["restarts"]
-    second = steps["second"]
-    assert second["reader"].get("first_colour"), (second, steps["first"]["end"])  # the device took the new vbg
-    times = delays(second, steps["first"]["ended"])
+    watcher = steps["third"]["watcher"]  # opened the device as soon as the second vbg offered it
+    assert watcher.get("first_colour"), (watcher, steps["first"]["end"])  # the device took the new vbg
+    times = delays(watcher, steps["first"]["ended"])
     print(f"v4l2loopback {vcam['module']}, after Ctrl-C: {times}")
     assert times["open_to_frame"] <= FIRST_FRAME_S and times["open_to_picture"] <= FIRST_PICTURE_S, times
 
@@ -91,7 +88,8 @@ def test_after_sigkill_a_new_vbg_on_the_same_device_reaches_a_new_reader_within_
     third = steps["third"]
     assert steps["second"]["end"]["rc"] == -9  # killed: only the kernel's close ran
     assert third["reader"].get("first_colour"), third
-    times = delays(third, steps["second"]["ended"])
+    assert third["reader"]["shape"] == [360, 640, 3]
+    times = delays(third["reader"], steps["second"]["ended"])
     print(f"v4l2loopback {vcam['module']}, after SIGKILL: {times}")
     assert times["open_to_frame"] <= FIRST_FRAME_S and times["open_to_picture"] <= FIRST_PICTURE_S, times
     assert third["end"]["rc"] == 130, third["end"]

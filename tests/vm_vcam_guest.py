@@ -6,8 +6,8 @@
     python tests/vm_vcam_guest.py watch DEVICE FIRST THEN WANT  # a reader that stays open across a restart
 
 The guest plays the user: vbg writing /dev/video10 is stopped with Ctrl-C and a new vbg (another background
-colour) must reach a reader that opens the device; then that one is killed (SIGKILL) while a reader stays
-open, and a third must reach that reader and then a new one.  On /dev/video12 pyvirtualcam writes a few frames
+colour) must reach a reader that opens the device as soon as it is offered; that one is killed (SIGKILL) while
+the reader stays open, and a third must reach that reader and then a new one.  On /dev/video12 pyvirtualcam writes a few frames
 and exits, the way vbg wrote before, and ``vbg doctor`` looks at what it left.  Times are CLOCK_MONOTONIC
 seconds, which every process of the guest shares.
 """
@@ -80,29 +80,32 @@ def read(device: str, colour: str, want: int, timeout: float = 400.0) -> dict:
     return out
 
 
-def watch(device: str, first: str, then: str, want: int, timeout: float = 500.0) -> dict:
-    """Stay open on ``device``: the time of every change of colour, until ``want`` frames of ``then`` came
-    after one of ``first`` (the writer was replaced under the reader)."""
+def watch(device: str, first: str, then: str, want: int, timeout: float = 600.0) -> dict:
+    """Open ``device`` as soon as a writer offers it and stay open: when it opened, its first frame and first
+    frame of ``first``, and the time of every change of colour, until ``want`` frames of ``then`` came after
+    ``first`` (the writer was replaced under the reader)."""
     started = time.monotonic()
-    cap = _open(device, started + 120)
+    cap = _open(device, started + 400)
     if cap is None:
         return {"opened": None}
-    out: dict = {"opened": time.monotonic(), "changes": [], "frames": 0, "errors": 0}
-    had_first, left = False, want
+    out: dict = {"opened": time.monotonic(), "first": None, "first_colour": None, "changes": [], "frames": 0,
+                 "errors": 0}
+    left = want
     while left > 0 and time.monotonic() < started + timeout:
         ok, image = cap.read()
         if not ok:
             out["errors"] += 1  # the writer is gone: a call app keeps the device open and waits
             time.sleep(0.2)
             continue
-        seen = colour_of(image[2, 2].tolist())
+        now, seen = time.monotonic(), colour_of(image[2, 2].tolist())
         out["frames"] += 1
+        out["first"] = out["first"] or now
         if not out["changes"] or out["changes"][-1][1] != seen:
-            out["changes"].append((time.monotonic(), seen))
-        if seen == first and not had_first:
-            had_first = True
+            out["changes"].append((now, seen))
+        if seen == first and not out["first_colour"]:
+            out["first_colour"] = now
             Path(f"/tmp/watch{Path(device).name}").write_text("seen")  # the scenario may now stop the writer
-        left -= had_first and seen == then
+        left -= bool(out["first_colour"]) and seen == then
     cap.release()
     return out
 
@@ -166,22 +169,22 @@ def run_vbg(colour: str, model: list[str]) -> Vbg:
 
 def restarts(model: list[str]) -> dict:
     """Ctrl-C, then SIGKILL, each followed by a new vbg on the same device."""
-    out: dict = {}
     first = run_vbg("green", model)
-    out["first"] = {"reader": _result(_child("read", LOOPBACK, "green", "2"))}
+    # the device is open and streaming once vbg finds nobody watching it (the camera is then released)
+    out: dict = {"first": {"streaming": first.wait_line("released: nobody is watching", 400)}}
     first.proc.send_signal(signal.SIGINT)
     out["first"]["end"] = first.finish(300)
     out["first"]["ended"] = time.monotonic()
 
     second = run_vbg("magenta", model)
-    out["second"] = {"launched": second.started, "reader": _result(_child("read", LOOPBACK, "magenta", "2"))}
-    watcher = _child("watch", LOOPBACK, "magenta", "green", "3")
+    # a call app that opens the camera as soon as it is offered and keeps it open across the next restart
+    watcher = _child("watch", LOOPBACK, "magenta", "green", "2")
     flag = Path(f"/tmp/watch{Path(LOOPBACK).name}")
-    for _ in range(900):  # the watcher is open and has seen the second vbg's colour
-        if flag.exists():
+    for _ in range(3000):  # until the watcher has seen the second vbg's colour
+        if flag.exists() or watcher.poll() is not None:
             break
         time.sleep(0.2)
-    out["second"]["watcher_saw_it"] = flag.exists()
+    out["second"] = {"launched": second.started, "watcher_saw_it": flag.exists()}
     second.proc.kill()  # SIGKILL: no clean-up in vbg, only the kernel's close
     out["second"]["end"] = second.finish(60)
     out["second"]["ended"] = time.monotonic()
@@ -201,7 +204,9 @@ def scenarios(cache: str) -> dict:
     # as tests/vm_guest.py: the plumbing is under test, not the 64x64 model
     model = ["--size", "64x64", "--precision", "fp32", "--resize", "fast", "--cache-dir", cache, "--no-progress",
              "--ramp", "240,255", "--live-masks", "newest"]
-    out: dict = {"module": Path("/sys/module/v4l2loopback/version").read_text().strip(), "clock": time.monotonic()}
+    from vbg.media.loopback import module_version, version_text
+
+    out: dict = {"module": version_text(module_version()), "clock": time.monotonic()}
     out["stuck"] = stuck_by_an_old_writer(model)
     out["restarts"] = restarts(model)
     out["seconds"] = round(time.monotonic() - out["clock"], 1)

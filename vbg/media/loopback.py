@@ -23,6 +23,7 @@ from pathlib import Path
 from .v4l2 import MODPROBE
 
 SYS_MODULE = Path("/sys/module/v4l2loopback")
+DKMS = Path("/var/lib/dkms/v4l2loopback")  # one folder per version, holding one per kernel it was built for
 DRIVER = "v4l2 loopback"  # VIDIOC_QUERYCAP's driver field for every v4l2loopback version
 CAP_VIDEO_CAPTURE = 0x1
 CAP_VIDEO_OUTPUT = 0x2
@@ -60,12 +61,18 @@ def loaded(root: Path = SYS_MODULE) -> bool:
     return root.is_dir()
 
 
-def module_version(root: Path = SYS_MODULE) -> Version | None:
-    """The loaded module's version (``/sys/module/v4l2loopback/version``); None when not loaded or not told."""
+def module_version(root: Path = SYS_MODULE, dkms: Path = DKMS) -> Version | None:
+    """The loaded module's version: ``/sys/module/v4l2loopback/version``, which 0.12.x does not write (it has
+    no MODULE_VERSION), so else the one version DKMS built for the running kernel (Debian's and Ubuntu's
+    v4l2loopback-dkms); None when not loaded or not told."""
+    if not root.is_dir():
+        return None
     try:
         return parse_version((root / "version").read_text())
     except OSError:
-        return None
+        pass
+    built = [v for v in (dkms.iterdir() if dkms.is_dir() else ()) if (v / os.uname().release).is_dir()]
+    return parse_version(built[0].name) if len(built) == 1 else None
 
 
 def module_parameters(root: Path = SYS_MODULE) -> dict[str, str]:
