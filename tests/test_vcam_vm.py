@@ -77,7 +77,7 @@ def test_the_first_vbg_opens_the_device_and_ends_on_ctrl_c(vcam):
 def test_after_ctrl_c_a_new_vbg_on_the_same_device_reaches_a_reader_within_seconds(vcam):
     steps = vcam["restarts"]
     watcher = steps["third"]["watcher"]  # opened the device as soon as the second vbg offered it
-    assert watcher.get("first_colour"), (watcher, steps["first"]["end"])  # the device took the new vbg
+    assert watcher.get("first_colour"), (watcher, steps["second"]["end"])  # the device took the new vbg
     times = delays(watcher, steps["first"]["ended"])
     print(f"v4l2loopback {vcam['module']}, after Ctrl-C: {times}")
     assert times["open_to_frame"] <= FIRST_FRAME_S and times["open_to_picture"] <= FIRST_PICTURE_S, times
@@ -86,7 +86,7 @@ def test_after_ctrl_c_a_new_vbg_on_the_same_device_reaches_a_reader_within_secon
 def test_after_sigkill_a_new_vbg_on_the_same_device_reaches_a_new_reader_within_seconds(vcam):
     steps = vcam["restarts"]
     third = steps["third"]
-    assert steps["second"]["end"]["rc"] == -9  # killed: only the kernel's close ran
+    assert steps["second"]["end"]["rc"] == -9, steps["second"]["end"]  # killed: only the kernel's close ran
     assert third["reader"].get("first_colour"), third
     assert third["reader"]["shape"] == [360, 640, 3]
     times = delays(third["reader"], steps["second"]["ended"])

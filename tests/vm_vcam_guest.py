@@ -126,6 +126,17 @@ def _result(proc: subprocess.Popen, timeout: float = 600) -> dict:
     return json.loads(lines[-1]) if proc.returncode == 0 and lines else {"error": stderr[-800:]}
 
 
+def _while_alive(child: subprocess.Popen, writer: Vbg, timeout: float = 600) -> dict:
+    """The reader's result, given up (killed) at once if the vbg it waits for has ended: a failing run fails
+    fast instead of waiting out the reader's own timeouts."""
+    deadline = time.monotonic() + timeout
+    while child.poll() is None and writer.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if child.poll() is None and writer.proc.poll() is not None:
+        child.kill()
+    return _result(child)
+
+
 def doctor() -> dict:
     proc = subprocess.run([VBG, "doctor"], capture_output=True, text=True, timeout=300)
     return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "at": time.monotonic()}
@@ -181,7 +192,7 @@ def restarts(model: list[str]) -> dict:
     watcher = _child("watch", LOOPBACK, "magenta", "green", "2")
     flag = Path(f"/tmp/watch{Path(LOOPBACK).name}")
     for _ in range(3000):  # until the watcher has seen the second vbg's colour
-        if flag.exists() or watcher.poll() is not None:
+        if flag.exists() or watcher.poll() is not None or second.proc.poll() is not None:
             break
         time.sleep(0.2)
     out["second"] = {"launched": second.started, "watcher_saw_it": flag.exists()}
@@ -190,9 +201,9 @@ def restarts(model: list[str]) -> dict:
     out["second"]["ended"] = time.monotonic()
 
     third = run_vbg("green", model)
-    out["third"] = {"launched": third.started, "watcher": _result(watcher)}
+    out["third"] = {"launched": third.started, "watcher": _while_alive(watcher, third)}
     # then a reader that opens it anew (0.14+ streams to one reader at a time, so after the watcher)
-    out["third"]["reader"] = _result(_child("read", LOOPBACK, "green", "2"))
+    out["third"]["reader"] = _while_alive(_child("read", LOOPBACK, "green", "2"), third)
     out["third"]["doctor"] = doctor()
     out["third"]["pid"] = third.proc.pid
     third.proc.send_signal(signal.SIGINT)
