@@ -7,8 +7,8 @@
 
 The guest plays the user: vbg writing /dev/video10 is stopped with Ctrl-C and a new vbg (another background
 colour) must reach a reader that opens the device as soon as it is offered; that one is killed (SIGKILL) while
-the reader stays open, and a third must reach that reader and then a new one.  On /dev/video12 pyvirtualcam writes a few frames
-and exits, the way vbg wrote before, and ``vbg doctor`` looks at what it left.  Times are CLOCK_MONOTONIC
+the reader stays open, and a third must reach that reader and then a new one.  On /dev/video12 pyvirtualcam
+writes a few frames and exits, the way vbg wrote before, and ``vbg doctor`` looks at what it left.  Times are CLOCK_MONOTONIC
 seconds, which every process of the guest shares.
 """
 

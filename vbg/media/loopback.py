@@ -201,8 +201,9 @@ def reload_fix(devices: Sequence[NodeCaps], params: dict[str, str], kill: Sequen
     ``modprobe -r`` would refuse)."""
     numbers = [node_number(d.path) for d in devices] or [10]
     labels = [d.card for d in devices] or ["vbg"]
+    quoted = [f'"{label}"' if " " in label else label for label in labels]  # modprobe's quoting of a value
     options = [f"devices={len(numbers)}", "video_nr=" + ",".join(map(str, numbers)),
-               "exclusive_caps=" + ",".join("1" for _ in numbers), "card_label=" + ",".join(f'"{label}"' if " " in label else label for label in labels)]
+               "exclusive_caps=" + ",".join("1" for _ in numbers), "card_label=" + ",".join(quoted)]
     if params.get("max_buffers", "2") != "2":  # a non-default setting the user chose: kept
         options.append(f"max_buffers={params['max_buffers']}")
     reload = "sudo modprobe -r v4l2loopback && sudo modprobe v4l2loopback " + " ".join(map(shlex.quote, options))

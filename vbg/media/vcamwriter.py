@@ -94,8 +94,8 @@ class LoopbackWriter:
         fcntl.ioctl(fd, IOC.S_FMT, fmt)
         granted = fourcc_name(pix.pixelformat)
         if granted not in _CONVERSIONS:
-            raise OSError(errno.EINVAL, f"the device keeps format {granted} from an earlier writer, which vbg cannot write",
-                          self.device)
+            raise OSError(errno.EINVAL, f"the device keeps format {granted} from an earlier writer, which vbg "
+                                        f"cannot write", self.device)
         self.size, self.fourcc = (pix.width, pix.height), granted
 
     def _set_rate(self, fd: int) -> None:
