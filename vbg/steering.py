@@ -10,6 +10,8 @@ import signal
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from .config import load_yaml
 from .errors import VbgError, notice
 from .pipeline.commands import parse
@@ -55,6 +57,12 @@ class Steering:
                 "model_rate": round(pipeline.mask_rate.rate(), 1), "cpu": self._cpu.share(),
                 "frames": pipeline.stats.frames_out, "viewers": sum(viewers) if viewers else None,
                 "model": pipeline.stats.model}
+
+    def picture(self) -> tuple[np.ndarray, bool] | None:
+        """The newest output picture and whether a preview mirrors it (as the window does), for the control
+        page; None before the first frame.  Read on request only: the pipeline does nothing for it."""
+        last = self.pipeline.controls.last_output
+        return None if last is None else (last[1], self.pipeline.controls.mirror_on)
 
     def _hangup(self, signum, frame) -> None:
         try:
