@@ -1,0 +1,215 @@
+"""The control page (``vbg run ... --panel``) against a real live run, as an HTTP client sees it: what the page
+changes shows in the file the run writes, and every request without the token, from another host or origin,
+or carrying something that is not a picture, is refused."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, assert_clean_error, run_vbg
+from helpers import SIZE, classify, fraction_near, panel_run, runs_of, solid_picture
+from media import decode_video, make_indexed_clip
+
+LIVE = ["run", f"lavfi:testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=30", "--live", "--size", "64", "--precision", "fp32",
+        "--gate-threshold", "0"]
+BLUE, RED = (187, 71, 0), (30, 30, 220)  # BGR: vbg's "blue" and "red"
+STORED = re.compile(r"upload-\d{8}-\d{6}-[0-9a-f]{8}\.(png|mp4)")
+MAX_UPLOAD = 20 * 2**20
+
+
+@pytest.fixture()
+def env(tmp_path, model_cache) -> dict:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    return {"XDG_RUNTIME_DIR": str(runtime), "VBG_CACHE_DIR": str(model_cache), "VBG_DATA_DIR": str(tmp_path / "data")}
+
+
+class Client:
+    """Requests to the page's server with any headers; the token (as a header) unless ``token=False``."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.port, self.token = parts.port, parse_qs(parts.query)["token"][0]
+
+    def send(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+             token: bool = True) -> tuple[int, bytes]:
+        headers = {**({"X-Vbg-Token": self.token} if token else {}), **(headers or {})}
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def get(self, path: str, **kw) -> tuple[int, bytes]:
+        return self.send("GET", path, **kw)
+
+    def post(self, path: str, message: dict | bytes, **kw) -> tuple[int, dict]:
+        body = message if isinstance(message, bytes) else json.dumps(message).encode()
+        code, data = self.send("POST", path, body, **kw)
+        return code, json.loads(data)
+
+    def command(self, verb: str, *args: str, **kw) -> tuple[int, dict]:
+        return self.post("/api/command", {"verb": verb, "args": list(args)}, **kw)
+
+    def status(self) -> dict:
+        code, data = self.get("/api/status")
+        assert code == 200, data
+        return json.loads(data)["status"]
+
+    def backgrounds(self) -> list[dict]:
+        code, data = self.get("/api/backgrounds")
+        assert code == 200, data
+        return json.loads(data)["backgrounds"]
+
+    def picture(self, path: str) -> np.ndarray:
+        code, data = self.get(path)
+        assert code == 200, data
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def settle() -> None:
+    """Long enough for a change to show in dozens of output frames (and in the status' rates)."""
+    time.sleep(1.5)
+
+
+def test_the_page_steers_the_run_and_the_file_it_writes_shows_it(tmp_path, env):
+    out = tmp_path / "out.mp4"
+    with panel_run([*LIVE, "--color", "blue", "-o", str(out)], env, "page") as (_, url):
+        page = Client(url)
+        parts = urlsplit(url)
+        code, html = page.get(f"{parts.path}?{parts.query}", token=False)  # the printed address, as is
+        settle()
+        first, blue_preview = page.status(), page.picture("/preview.jpg")
+        beach = next(b for b in page.backgrounds() if b["name"] == "background_beach.jpg")
+        assert page.post("/api/background", {"id": beach["id"]})[0] == 200
+        settle()
+        assert page.command("mode", "color")[0] == 200
+        settle()
+        code_up, uploaded = page.post("/api/upload", solid_picture(RED))
+        settle()
+        red_preview, listing, thumb = page.picture("/preview.jpg"), page.backgrounds(), None
+        if code_up == 200:
+            thumb = page.picture(f"/thumb/{uploaded['id']}")
+        assert page.command("blur", "40")[0] == 200
+        settle()
+        last = page.status()
+    assert code == 200 and b"<canvas" in html
+    assert (first["mode"], first["background"], first["paused"]) == ("color", "#0047bb", False)
+    assert first["fps"] > 0 and first["cpu"] > 0 and first["model_rate"] > 0 and first["frames"] > 0
+    assert beach["origin"] == "vbg" and not beach["current"]  # bundled with vbg, not yet shown
+    assert code_up == 200, uploaded
+    mine = next(b for b in listing if b["id"] == uploaded["id"])
+    assert mine["current"] and mine["origin"] == "run" and mine["kind"] == "image"
+    stored = sorted((tmp_path / "data" / "backgrounds").iterdir())
+    assert len(stored) == 1 and STORED.fullmatch(stored[0].name) and mine["name"] == stored[0].name
+    assert fraction_near(thumb[None], RED)[0] > 0.9
+    assert (last["mode"], last["blur"], last["pictures"][-1]) == ("blur", 40, str(stored[0]))
+    # the preview is the output, small: blue while blue, red once the red picture is shown
+    assert blue_preview.shape[1] == 320 and red_preview.shape[1] == 320
+    assert fraction_near(blue_preview[None], BLUE)[0] > 0.2 and fraction_near(red_preview[None], RED)[0] > 0.2
+    frames, _, _ = decode_video(out)
+    assert runs_of(classify(frames)) == ["blue", "beach", "blue", "red", "other"]
+
+
+def listening_on(port: int) -> list[str]:
+    """The local addresses of the sockets listening on ``port`` (the kernel's tables, hex as written there)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:
+                found.append(address)
+    return found
+
+
+def outside_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), None without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_only_the_page_with_its_token_on_this_computer_is_answered(tmp_path, env):
+    studio = str(SAMPLES / "background_studio.jpg")
+    clip = make_indexed_clip(tmp_path / "clip.mp4", 10, 160, 90)
+    with panel_run([*LIVE, "--color", "blue", "--null"], env, "guard") as (_, url):
+        page = Client(url)
+        port, own = page.port, f"http://127.0.0.1:{page.port}"
+        kernel = listening_on(port)
+        outside = outside_address()
+        if outside is not None:
+            with pytest.raises(OSError):
+                socket.create_connection((outside, port), timeout=3).close()
+        beach = page.backgrounds()[0]["id"]
+        no_token = {path: page.get(path, token=False)[0]
+                    for path in ("/", "/api/status", "/api/backgrounds", "/preview.jpg", f"/thumb/{beach}")}
+        wrong_token = page.get("/api/status", headers={"X-Vbg-Token": "x" * 32}, token=False)[0]
+        query_token = page.get(f"/api/status?token={page.token}", token=False)[0]
+        hosts = {host: page.get("/api/status", headers={"Host": host})[0]
+                 for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1:{port + 1}", "localhost",
+                              f"localhost:{port}")}
+        foreign = [page.command("mode", "blur", headers=headers)[0] for headers in (
+            {"Origin": "http://evil.example"}, {"Origin": "null"}, {"Origin": f"http://localhost:{port}"},
+            {"Sec-Fetch-Site": "cross-site"})]
+        tokenless_post = page.command("mode", "blur", token=False)[0]
+        unchanged = page.status()["mode"]
+        junk = [page.post("/api/upload", body) for body in (
+            b"hello, this is not a picture\n" * 100, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, b"")]
+        oversize = page.post("/api/upload", bytes(MAX_UPLOAD + 1))
+        stored_after_refusals = list((tmp_path / "data").rglob("*"))
+        named = [page.command(*words)[1] for words in (("background", studio), ("pause", studio), ("quit",))]
+        by_path = page.post("/api/background", {"id": "../../../etc/passwd"})[0]
+        no_thumb = page.get("/thumb/0123456789abcdef")[0]
+        allowed = page.command("mode", "blur", headers={"Origin": own, "Sec-Fetch-Site": "same-origin"})
+        video = page.post("/api/upload", clip.read_bytes())
+        listing = page.backgrounds()
+        video_thumb = page.get(f"/thumb/{video[1].get('id')}")[0]
+        final = page.status()
+    assert kernel == ["0100007F"]  # 127.0.0.1 only
+    assert set(no_token.values()) == {403} and wrong_token == 403 and query_token == 200
+    assert hosts == {"evil.example": 403, f"evil.example:{port}": 403, f"127.0.0.1:{port + 1}": 403,
+                     "localhost": 403, f"localhost:{port}": 200}
+    assert foreign == [403] * 4 and tokenless_post == 403 and unchanged == "color"
+    assert [code for code, _ in junk] == [400] * 3
+    assert "not a picture or a video" in junk[0][1]["error"] and "damaged" in junk[1][1]["error"]
+    assert "empty" in junk[2][1]["error"]
+    assert oversize[0] == 413 and "up to 20 MB" in oversize[1]["error"]
+    assert stored_after_refusals == []  # nothing was kept, not even the folder
+    assert all(not reply["ok"] and "thumbnail" in reply["error"] for reply in named[:2]), named
+    assert "cannot send 'quit'" in named[2]["error"]
+    assert by_path == 404 and no_thumb == 404
+    assert allowed[0] == 200, allowed
+    assert video[0] == 200, video
+    entry = next(b for b in listing if b["id"] == video[1]["id"])
+    assert entry["kind"] == "video" and STORED.fullmatch(entry["name"]) and entry["name"].endswith(".mp4")
+    assert video_thumb == 200 and final["mode"] == "picture"
+
+
+def test_panel_mistakes_are_one_line_errors_before_any_work(env):
+    assert_clean_error(run_vbg("run", str(SAMPLES / "person_720p.mp4"), "--null", "--panel", env=env),
+                       "--panel steers a live run", "--live")
+    assert_clean_error(run_vbg("run", "--panel", str(SAMPLES / "person_720p.mp4"), "--null", env=env),
+                       "is not a port", "vbg run 0 --panel")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_clean_error(run_vbg(*LIVE, "--null", "--panel", str(port), env=env, timeout=60),
+                           f"--panel {port}: cannot listen", "another port")
