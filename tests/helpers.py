@@ -119,17 +119,20 @@ def screenshot(display: str) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
 
 
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+def wait_for(condition, timeout: float = 5.0, interval: float = 0.01) -> bool:
+    """Poll ``condition`` every ``interval`` seconds until it holds or ``timeout`` seconds pass; its last value."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if condition():
             return True
-        time.sleep(0.01)
+        time.sleep(interval)
     return condition()
 
 
 SIZE = (320, 180)  # the live test runs' frames (vbg ctl, the control page)
+#: a live run of a test pattern with a quick model (vbg ctl's and the control page's tests steer it)
+LIVE = ["run", f"lavfi:testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=30", "--live", "--size", "64", "--precision", "fp32",
+        "--gate-threshold", "0"]
 
 
 def fraction_near(images: np.ndarray, bgr) -> np.ndarray:

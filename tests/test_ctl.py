@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES, assert_clean_error, run_vbg
-from helpers import SIZE, classify, runs_of
+from helpers import LIVE, SIZE, classify, runs_of
 from media import decode_video
 
-LIVE = ["run", f"lavfi:testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=30", "--live", "--size", "64", "--precision", "fp32",
-        "--gate-threshold", "0"]
 
 
 def ctl(name: str, *args: str, env: dict) -> subprocess.CompletedProcess:

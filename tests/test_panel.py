@@ -4,9 +4,11 @@ or carrying something that is not a picture, is refused."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import re
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -17,11 +19,9 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES, assert_clean_error, run_vbg
-from helpers import SIZE, classify, fraction_near, panel_run, runs_of, solid_picture
+from helpers import LIVE, classify, fraction_near, panel_run, runs_of, solid_picture, wait_for
 from media import decode_video, make_indexed_clip
 
-LIVE = ["run", f"lavfi:testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=30", "--live", "--size", "64", "--precision", "fp32",
-        "--gate-threshold", "0"]
 BLUE, RED = (187, 71, 0), (30, 30, 220)  # BGR: vbg's "blue" and "red"
 STORED = re.compile(r"upload-\d{8}-\d{6}-[0-9a-f]{8}\.(png|mp4)")
 MAX_UPLOAD = 20 * 2**20
@@ -213,3 +213,78 @@ def test_panel_mistakes_are_one_line_errors_before_any_work(env):
         port = taken.getsockname()[1]
         assert_clean_error(run_vbg(*LIVE, "--null", "--panel", str(port), env=env, timeout=60),
                            f"--panel {port}: cannot listen", "another port")
+
+
+# -- the page in a real browser (Debian's chromium, driven by Playwright) ---------------------------------------
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
+GREEN = (64, 177, 0)  # BGR: vbg's "green"
+#: a file dropped on the thumbnails, as a browser delivers a drag and drop from the desktop
+DROP = """([data, name]) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const files = new DataTransfer();
+    files.items.add(new File([bytes], name, { type: "image/png" }));
+    const zone = document.getElementById("thumbs");
+    for (const type of ["dragenter", "dragover", "drop"])
+        zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: files }));
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
+    if not CHROMIUM.is_file():
+        pytest.skip("chromium is not installed: make system-deps installs it (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+def picture_of(png: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+
+
+def shows(page, bgr, share: float, above: bool = True, timeout: float = 15) -> bool:
+    """Whether the page's preview comes to have more (``above``) or less than ``share`` of its pixels near
+    ``bgr``, as Chromium draws it."""
+    def check() -> bool:
+        image = picture_of(page.locator("#preview").screenshot())
+        return (fraction_near(image[None], bgr)[0] > share) == above
+    return wait_for(check, timeout, interval=0.3)
+
+
+def test_the_page_in_chromium_previews_steers_and_takes_dropped_backgrounds(env, browser):
+    with panel_run([*LIVE, "--color", "blue", "--null"], env, "chromium") as (_, url):
+        page = browser.new_page(viewport={"width": 1100, "height": 700})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url)
+        blue_first = shows(page, BLUE, 0.2)
+        page.click("[data-mode=blur]")
+        blurred = shows(page, BLUE, 0.02, above=False)
+        blur_on = page.locator("[data-mode=blur].on").count()
+        page.click("[data-mode=color]")
+        blue_again = shows(page, BLUE, 0.2)
+        page.focus("#blur")
+        page.keyboard.press("End")  # the slider to its end: blur 100 px
+        slid = shows(page, BLUE, 0.02, above=False)
+        blur_px = Client(url).status()["blur"]
+        thumbs = page.locator(".thumb").count()
+        page.set_input_files("#file", files=[{"name": "red.png", "mimeType": "image/png",
+                                              "buffer": solid_picture(RED)}])
+        added = wait_for(lambda: page.locator(".thumb").count() == thumbs + 1, 15, interval=0.3)
+        red = shows(page, RED, 0.2)
+        page.evaluate(DROP, [base64.b64encode(solid_picture(GREEN)).decode(), "green.png"])
+        dropped = wait_for(lambda: page.locator(".thumb").count() == thumbs + 2, 15, interval=0.3)
+        green = shows(page, GREEN, 0.2)
+        thumb_drawn = wait_for(lambda: page.evaluate("() => document.querySelector('.thumb.on img').naturalWidth"),
+                               15, interval=0.3)
+        tiles = page.locator(".thumb").all()
+        next(tile for tile in tiles if fraction_near(picture_of(tile.screenshot())[None], RED)[0] > 0.5).click()
+        red_again = shows(page, RED, 0.2)
+        page.click("#mirror")
+        unmirrored = wait_for(lambda: page.evaluate("() => status.mirror") is False, 15, interval=0.3)
+        page.close()
+    assert blue_first and blurred and blur_on == 1 and blue_again and slid and blur_px == 100
+    assert added and red and dropped and green and thumb_drawn and red_again and unmirrored
+    assert errors == []
