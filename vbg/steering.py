@@ -1,7 +1,8 @@
 """Steering a running live job from outside: the control socket (``vbg ctl``) and SIGHUP re-reading ``--config``.
 
 Both only queue commands (``vbg.pipeline.commands``) that the compositor thread applies before its next frame,
-so a change never drops the stream.
+so a change never drops the stream.  The control page (``vbg.panel``, ``--panel``) steers through the same
+``handle`` and ``status``.
 """
 
 from __future__ import annotations
