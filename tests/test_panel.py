@@ -258,6 +258,7 @@ def test_the_page_in_chromium_previews_steers_and_takes_dropped_backgrounds(env,
         page = browser.new_page(viewport={"width": 1100, "height": 700})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda line: errors.append(line.text) if "Content Security Policy" in line.text else None)
         page.goto(url)
         blue_first = shows(page, BLUE, 0.2)
         page.click("[data-mode=blur]")
@@ -283,8 +284,37 @@ def test_the_page_in_chromium_previews_steers_and_takes_dropped_backgrounds(env,
         next(tile for tile in tiles if fraction_near(picture_of(tile.screenshot())[None], RED)[0] > 0.5).click()
         red_again = shows(page, RED, 0.2)
         page.click("#mirror")
-        unmirrored = wait_for(lambda: page.evaluate("() => status.mirror") is False, 15, interval=0.3)
+        unmirrored = wait_for(lambda: page.evaluate("() => latest.mirror") is False, 15, interval=0.3)
+        page.click("#pause")
+        paused = wait_for(lambda: page.evaluate("() => latest.paused") and Client(url).status()["paused"], 15, 0.3)
+        label = page.locator("#pause").text_content()
+        page.click("#pause")
+        resumed = wait_for(lambda: not Client(url).status()["paused"], 15, interval=0.3)
         page.close()
     assert blue_first and blurred and blur_on == 1 and blue_again and slid and blur_px == 100
     assert added and red and dropped and green and thumb_drawn and red_again and unmirrored
+    assert paused and label == "Resume" and resumed
     assert errors == []
+
+
+def test_the_preview_is_encoded_only_when_asked_and_once_per_output_picture():
+    from vbg.compose.compositing import build_compositor
+    from vbg.media.frames import Frame
+    from vbg.panel.preview import PreviewEncoder
+    from vbg.pipeline.control import Controls
+
+    controls = Controls(build_compositor([], color="blue"), lambda: None, mirror=True)
+    preview = PreviewEncoder(lambda: None if controls.last_output is None else
+                             (controls.last_output[1], controls.mirror_on))
+    assert preview.jpeg() is None  # before the first frame
+    image = np.zeros((360, 640, 3), np.uint8)
+    image[:, :64] = 255  # a bright left edge
+    for index in range(30):  # frames go out; nobody asks
+        controls.last_output = (Frame(index, image), image.copy())
+    assert preview.encoded == 0
+    first, again = preview.jpeg(), preview.jpeg()
+    assert preview.encoded == 1 and first == again
+    shown = picture_of(first)
+    assert shown.shape == (180, 320, 3) and shown[:, -20:].min() > 200 and shown[:, :20].max() < 60  # mirrored
+    controls.mirror_on = False
+    assert picture_of(preview.jpeg())[:, :20].min() > 200 and preview.encoded == 2
