@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import av
-import cv2
-import numpy as np
 
 from ..errors import VbgError
+from ..media.imageio import decode_image
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes: a photo or a short loop; anything larger is refused unread
 
@@ -44,8 +43,7 @@ def media_extension(data: bytes) -> str:
     if image_ext is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         image_ext = ".webp"
     if image_ext is not None:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None or image.size == 0:
+        if decode_image(data) is None:
             raise VbgError(f"the picture is damaged (it does not decode): drop {KINDS}")
         return image_ext
     return _video_extension(data)
