@@ -91,11 +91,11 @@ class Library:
                 entries.append(Entry(entry_id(path), path, kind, origin))
         return entries
 
-    def find(self, entry_id: str) -> Entry | None:
-        """The background the page names by ``entry_id``: one the page was offered (``listing``)."""
+    def find(self, wanted: str) -> Entry | None:
+        """The background the page names by the ID ``wanted``: one the page was offered (``listing``)."""
         with self._lock:
             offered = self._offered
-        return offered.get(entry_id) or next((e for e in self.entries([]) if e.id == entry_id), None)
+        return offered.get(wanted) or next((e for e in self.entries([]) if e.id == wanted), None)
 
     def listing(self, status: dict) -> list[dict]:
         """The page's thumbnails for a run in ``status`` (``Steering.status``), the one shown marked."""
@@ -107,7 +107,10 @@ class Library:
 
     def thumbnail(self, entry: Entry) -> bytes:
         """A small JPEG of the picture (a video's first frame), cached until the file changes."""
-        stamp = entry.path.stat().st_mtime_ns
+        try:
+            stamp = entry.path.stat().st_mtime_ns
+        except OSError:
+            raise VbgError(f"{entry.path.name} is gone: reload the page") from None
         with self._lock:
             cached = self._thumbs.get(entry.path)
         if cached is not None and cached[0] == stamp:
