@@ -110,6 +110,26 @@ def test_ctl_rejects_bad_verbs_and_arguments_without_changing_the_run(tmp_path, 
     assert np.abs(frames[0].astype(np.int16) - still).mean() > 20
 
 
+def test_pause_stops_capture_while_the_still_goes_out_and_resume_captures_again(tmp_path, env):
+    """Paused, the source is held (a camera is released: its light goes off) while the outputs keep getting
+    the still at the source's rate; resumed, capture goes on."""
+    with live_run(tmp_path, env, "hold", "--color", "blue"):
+        time.sleep(1.0)
+        assert ctl("hold", "pause", env=env).returncode == 0
+        time.sleep(0.5)
+        first = status_of("hold", env)
+        time.sleep(2.0)
+        held = status_of("hold", env)
+        assert ctl("hold", "resume", env=env).returncode == 0
+        time.sleep(1.0)
+        again = status_of("hold", env)
+    assert held["paused"] and held["frames_read"] - first["frames_read"] <= 1  # nothing captured while paused
+    assert held["frames"] - first["frames"] >= 30  # ... while the still went out, about 30 a second
+    assert again["frames_read"] - held["frames_read"] >= 10 and not again["paused"]
+    frames, _, _ = decode_video(tmp_path / "out.mp4")
+    assert runs_of(classify(frames))[-1] == "blue"  # the test pattern with the blue background again
+
+
 def test_sigterm_removes_the_socket(tmp_path, env):
     import signal
 

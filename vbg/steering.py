@@ -56,7 +56,7 @@ class Steering:
                 "mirrored": [sink.name for sink in sinks if controls.mirror_for(sink)],
                 "overlay": controls.overlay_on, "fps": round(pipeline.output_rate.rate(), 1),
                 "model_rate": round(pipeline.mask_rate.rate(), 1), "cpu": self._cpu.share(),
-                "frames": pipeline.stats.frames_out, "viewers": sum(viewers) if viewers else None,
+                "frames": pipeline.stats.frames_out, "frames_read": pipeline.source.frames_read, "viewers": sum(viewers) if viewers else None,
                 "model": pipeline.stats.model}
 
     def picture(self) -> tuple[np.ndarray, bool] | None:
