@@ -30,13 +30,15 @@ $(VENV)/.test-extras: $(BIN)/vbg
 
 venv: $(BIN)/vbg
 
-# Xvfb, xdotool and ImageMagick's `import` for the window tests (a real X server, keys, screenshots).
+# Xvfb, xdotool and ImageMagick's `import` for the window tests (a real X server, keys, screenshots), and
+# Chromium for the control page's browser test (driven by Playwright; no `playwright install` download).
 # Installed only when missing, and only as root.
 system-deps:
-	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || ! command -v import >/dev/null; then \
+	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || ! command -v import >/dev/null \
+	    || ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps x11-utils xdotool imagemagick >/dev/null; \
-	  else echo "note: install xvfb, x11-apps and imagemagick (apt) to run the window tests"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps x11-utils xdotool imagemagick chromium >/dev/null; \
+	  else echo "note: install xvfb, x11-apps, imagemagick and chromium (apt) to run the window and control page tests"; fi; \
 	fi
 	@# the camera VM (vivid + v4l2loopback in QEMU) for tests/test_camera_vm.py; idempotent, ~100 s the first time
 	@if [ -f $(V4L2VM)/install.sh ]; then \

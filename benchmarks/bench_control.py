@@ -1,6 +1,7 @@
-"""What the control socket costs a live run: CPU per frame of a paced, gated live run with vbg's control
-socket listening and nobody connected, side by side with another checkout (``--repo``, e.g. one from before the
-socket existed), in interleaved rounds; then how long ``vbg ctl status`` takes to answer a running job.
+"""What the control socket and the control page cost a live run: CPU per frame of a paced, gated live run with
+vbg's control socket listening and nobody connected, the same with the control page served (``--panel``) and no
+page open, side by side with another checkout (``--repo``, e.g. one from before the socket existed), in
+interleaved rounds; then how long ``vbg ctl status`` takes to answer a running job.
 
 Each row is a whole ``vbg run CLIP --live --loop --null --max-frames N`` process (the clip paced at its 30 fps,
 the change gate on, as on a call), its CPU from ``os.wait4``; compare the rows of one run.
@@ -26,11 +27,11 @@ from vbg.model.devices import cpu_name  # noqa: E402
 CLIP = HERE.parent / "samples" / "person_720p.mp4"
 
 
-def live_run(repo: Path, frames: int, name: str) -> tuple[float, float]:
-    """(CPU seconds per frame, wall seconds) of one live run from ``repo``."""
+def live_run(repo: Path, frames: int, name: str, extra: tuple[str, ...] = ()) -> tuple[float, float]:
+    """(CPU seconds per frame, wall seconds) of one live run from ``repo`` (``extra``: more flags)."""
     args = [sys.executable, "-m", "vbg", "run", str(CLIP), "--live", "--loop", "--null", "--max-frames", str(frames)]
     if repo == HERE.parent:
-        args += ["--name", name]
+        args += ["--name", name, *extra]
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -69,13 +70,15 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    rows = {"this checkout (socket listening, nobody connected)": HERE.parent, f"{args.repo.name}": args.repo.resolve()}
+    rows = {"this checkout (socket listening, nobody connected)": (HERE.parent, ()),
+            "this checkout with --panel (no page open)": (HERE.parent, ("--panel",)),
+            f"{args.repo.name}": (args.repo.resolve(), ())}
     cpu: dict[str, list[float]] = {label: [] for label in rows}
-    for repo in rows.values():  # untimed: the model's cache, the live timing, the page cache
-        live_run(repo, 30, "bench-control")
+    for repo, extra in rows.values():  # untimed: the model's cache, the live timing, the page cache
+        live_run(repo, 30, "bench-control", extra)
     for _ in range(args.rounds):
-        for label, repo in rows.items():
-            cpu[label].append(live_run(repo, args.frames, "bench-control")[0])
+        for label, (repo, extra) in rows.items():
+            cpu[label].append(live_run(repo, args.frames, "bench-control", extra)[0])
     print(f"CPU: {cpu_name()}; {args.frames} frames of {CLIP.name} live at 30 fps, gated, null sink; "
           f"{args.rounds} interleaved rounds after a warm-up run of each\n")
     print("| vbg | CPU ms per frame (median) | each round |\n|---|---:|---|")

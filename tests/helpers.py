@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
-from conftest import REFERENCE, SAMPLES
+from conftest import REFERENCE, REPO, SAMPLES
 from media import mux_tone
 
 from vbg.media.sinks import FrameSink
@@ -115,11 +119,83 @@ def screenshot(display: str) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
 
 
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+def wait_for(condition, timeout: float = 5.0, interval: float = 0.01) -> bool:
+    """Poll ``condition`` every ``interval`` seconds until it holds or ``timeout`` seconds pass; its last value."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if condition():
             return True
-        time.sleep(0.01)
+        time.sleep(interval)
     return condition()
+
+
+SIZE = (320, 180)  # the live test runs' frames (vbg ctl, the control page)
+#: a live run of a test pattern with a quick model (vbg ctl's and the control page's tests steer it)
+LIVE = ["run", f"lavfi:testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=30", "--live", "--size", "64", "--precision", "fp32",
+        "--gate-threshold", "0"]
+
+
+def fraction_near(images: np.ndarray, bgr) -> np.ndarray:
+    """Per frame, the share of pixels within 40 levels of ``bgr`` on every channel."""
+    return (np.abs(images.astype(np.int16) - np.array(bgr, np.int16)) < 40).all(axis=3).mean(axis=(1, 2))
+
+
+def classify(frames: list[np.ndarray]) -> list[str]:
+    """Each frame by what fills its background: blue, beach, red, or other (the blurred room)."""
+    from vbg.compose.backgrounds import COLOR_NAMES, fit_image
+    from vbg.media.imageio import read_image
+
+    images = np.stack(frames)
+    beach = fit_image(read_image(SAMPLES / "background_beach.jpg"), *SIZE)
+    scores = {"blue": fraction_near(images, COLOR_NAMES["blue"][::-1]),
+              "red": fraction_near(images, COLOR_NAMES["red"][::-1]),
+              "beach": (np.abs(images.astype(np.int16) - beach).max(axis=3) < 20).mean(axis=(1, 2))}
+    names = list(scores)
+    table = np.stack([scores[n] for n in names], axis=1)
+    return [names[row.argmax()] if row.max() > 0.2 else "other" for row in table]
+
+
+def runs_of(labels: list[str], shortest: int = 5) -> list[str]:
+    """The classes in the order they appear, ignoring runs shorter than ``shortest`` frames (transitions)."""
+    runs: list[list] = []
+    for label in labels:
+        if runs and runs[-1][0] == label:
+            runs[-1][1] += 1
+        else:
+            runs.append([label, 1])
+    order = [label for label, count in runs if count >= shortest]
+    return [label for i, label in enumerate(order) if i == 0 or order[i - 1] != label]
+
+
+def solid_picture(bgr: tuple[int, int, int], ext: str = ".png", size: tuple[int, int] = (96, 54)) -> bytes:
+    """A one-colour picture, encoded (an upload for the control page)."""
+    image = np.zeros((size[1], size[0], 3), np.uint8)
+    image[:] = bgr
+    return cv2.imencode(ext, image)[1].tobytes()
+
+
+@contextlib.contextmanager
+def panel_run(args: list[str], env: dict, name: str):
+    """A live ``vbg run ARGS --name NAME --panel``, quit with vbg ctl at the end of the body: yields the process
+    and the control page's address once the run prints it; the run's stderr is left in ``proc.err``."""
+    proc = subprocess.Popen([sys.executable, "-m", "vbg", *args, "--name", name, "--panel"], cwd=REPO,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline, url = time.time() + 180, None
+        while url is None and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+            url = next((re.search(r"http://\S+", line).group(0) for line in lines if "control page: " in line), None)
+        assert url, "".join(lines)
+        yield proc, url
+        quit_run = subprocess.run([sys.executable, "-m", "vbg", "ctl", "--name", name, "quit"], cwd=REPO,
+                                  env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+        assert quit_run.returncode == 0, quit_run.stderr
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        reader.join(timeout=10)
+        proc.err = "".join(lines)
+    assert proc.returncode == 0, proc.err

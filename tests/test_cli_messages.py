@@ -14,7 +14,8 @@ from vbg.cli.main import build_parser
 
 OTHER_TOOLS = {"--list-devices",  # v4l2-ctl --list-devices, quoted in the virtual-camera advice
                "--set-ctrl",  # v4l2-ctl --set-ctrl keep_format=0, vbg doctor's fix for a locked virtual camera
-               "--user", "--now"}  # systemctl --user enable --now, which vbg service runs and quotes
+               "--user", "--now",  # systemctl --user enable --now, which vbg service runs and quotes
+               "--no-audit", "--no-fund"}  # npm install's, quoted where the teacher's packages are missing
 
 
 def _options(parser: argparse.ArgumentParser) -> set[str]:
@@ -28,7 +29,9 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def test_every_flag_named_in_the_code_exists():
-    options = _options(build_parser())
+    from vbg.train import labels  # its own tool, python -m vbg.train.labels
+
+    options = _options(build_parser()) | _options(labels.build_parser())
     package = Path(__file__).resolve().parents[1] / "vbg"
     named = {(m.group(1), path.name) for path in package.rglob("*.py")
              for m in re.finditer(r"(?<![\w-])(--[a-z][a-z0-9-]*)", path.read_text())}

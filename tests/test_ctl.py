@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES, assert_clean_error, run_vbg
+from helpers import LIVE, SIZE, classify, runs_of
 from media import decode_video
 
-SIZE = (320, 180)
-LIVE = ["run", f"lavfi:testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=30", "--live", "--size", "64", "--precision", "fp32",
-        "--gate-threshold", "0"]
 
 
 def ctl(name: str, *args: str, env: dict) -> subprocess.CompletedProcess:
@@ -66,38 +64,6 @@ def status_of(name: str, env: dict) -> dict:
     return json.loads(ctl(name, "status", env=env).stdout)
 
 
-def fraction_near(images: np.ndarray, bgr) -> np.ndarray:
-    """Per frame, the share of pixels within 40 levels of ``bgr`` on every channel."""
-    return (np.abs(images.astype(np.int16) - np.array(bgr, np.int16)) < 40).all(axis=3).mean(axis=(1, 2))
-
-
-def classify(frames: list[np.ndarray]) -> list[str]:
-    """Each frame by what fills its background: blue, beach, red, or other (the blurred room)."""
-    from vbg.compose.backgrounds import COLOR_NAMES, fit_image
-    from vbg.media.imageio import read_image
-
-    images = np.stack(frames)
-    beach = fit_image(read_image(SAMPLES / "background_beach.jpg"), *SIZE)
-    scores = {"blue": fraction_near(images, COLOR_NAMES["blue"][::-1]),
-              "red": fraction_near(images, COLOR_NAMES["red"][::-1]),
-              "beach": (np.abs(images.astype(np.int16) - beach).max(axis=3) < 20).mean(axis=(1, 2))}
-    names = list(scores)
-    table = np.stack([scores[n] for n in names], axis=1)
-    return [names[row.argmax()] if row.max() > 0.2 else "other" for row in table]
-
-
-def runs_of(labels: list[str], shortest: int = 5) -> list[str]:
-    """The classes in the order they appear, ignoring runs shorter than ``shortest`` frames (transitions)."""
-    runs: list[list] = []
-    for label in labels:
-        if runs and runs[-1][0] == label:
-            runs[-1][1] += 1
-        else:
-            runs.append([label, 1])
-    order = [label for label, count in runs if count >= shortest]
-    return [label for i, label in enumerate(order) if i == 0 or order[i - 1] != label]
-
-
 def test_ctl_changes_background_mode_and_blur_of_a_running_job(tmp_path, env):
     with live_run(tmp_path, env, "steer", "--color", "blue"):
         status = status_of("steer", env)
@@ -142,6 +108,26 @@ def test_ctl_rejects_bad_verbs_and_arguments_without_changing_the_run(tmp_path, 
     still = fit_image(read_image(studio), *SIZE).astype(np.int16)
     assert np.abs(frames[-1].astype(np.int16) - still).mean() < 4  # the call sees the chosen picture
     assert np.abs(frames[0].astype(np.int16) - still).mean() > 20
+
+
+def test_pause_stops_capture_while_the_still_goes_out_and_resume_captures_again(tmp_path, env):
+    """Paused, the source is held (a camera is released: its light goes off) while the outputs keep getting
+    the still at the source's rate; resumed, capture goes on."""
+    with live_run(tmp_path, env, "hold", "--color", "blue"):
+        time.sleep(1.0)
+        assert ctl("hold", "pause", env=env).returncode == 0
+        time.sleep(0.5)
+        first = status_of("hold", env)
+        time.sleep(2.0)
+        held = status_of("hold", env)
+        assert ctl("hold", "resume", env=env).returncode == 0
+        time.sleep(1.0)
+        again = status_of("hold", env)
+    assert held["paused"] and held["frames_read"] - first["frames_read"] <= 1  # nothing captured while paused
+    assert held["frames"] - first["frames"] >= 30  # ... while the still went out, about 30 a second
+    assert again["frames_read"] - held["frames_read"] >= 10 and not again["paused"]
+    frames, _, _ = decode_video(tmp_path / "out.mp4")
+    assert runs_of(classify(frames))[-1] == "blue"  # the test pattern with the blue background again
 
 
 def test_sigterm_removes_the_socket(tmp_path, env):

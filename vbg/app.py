@@ -112,6 +112,9 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
                               snapshot_dir=config.snapshot_dir, on_frame=on_frame, mirror=config.mirror)
     options.gate = gate_config(config, options.live_for(source.info))
     try:
+        if config.panel is not None and not options.live_for(source.info):
+            raise VbgError("--panel steers a live run: use a camera or a stream, or add --live (and --loop) "
+                           "for a file")
         sinks = build_sinks(config, source)
         segmenter = make_segmenter(segmenter_config(config, source.info.size, options.live_for(source.info),
                                                             source.info.rate))
@@ -123,22 +126,43 @@ def build_pipeline(config: RunConfig, make_segmenter: Callable[[SegmenterConfig]
 
 def run(config: RunConfig, config_file: str | None = None) -> RunStats:
     """Build and run the pipeline; the summary is in the returned stats.  A live run listens for ``vbg ctl``
-    as ``config.name`` and re-reads ``config_file`` on SIGHUP (``vbg.steering``)."""
+    as ``config.name``, re-reads ``config_file`` on SIGHUP (``vbg.steering``) and with ``config.panel`` serves
+    the control page (``vbg.panel``)."""
     if config.name is not None:
         from .pipeline.ctlsocket import claim, socket_path
 
         claim(socket_path(config.name))
-    pipeline = build_pipeline(config)
+    panel = open_panel(config.panel)
+    try:
+        pipeline = build_pipeline(config)
+    except BaseException:
+        if panel is not None:
+            panel.close()
+        raise
     steering = None
     try:
         if pipeline.live:
             from .steering import Steering
 
             steering = Steering(pipeline, config.name, config_file)
+            if panel is not None:
+                panel.start(steering)
         pipeline.compositor.announce()
         return pipeline.run()
     finally:
+        if panel is not None:
+            panel.close()
         if steering is not None:
             steering.close()
         pipeline.source.close()  # already closed by a run; not by a run that never started
         pipeline.compositor.close()
+
+
+def open_panel(port: int | None):
+    """The control page's server for ``--panel PORT``, bound before the model compiles (a taken port costs no
+    time), or None."""
+    if port is None:
+        return None
+    from .panel import PanelServer
+
+    return PanelServer(port)

@@ -86,6 +86,7 @@ class RunConfig:
     snapshot_dir: str = "."
     name: str | None = None  # live runs: the name vbg ctl --name steers this run by (default: default, or default-2 ...)
     mirror: bool | None = None  # None: the live preview window is mirrored; true: every output too; false: none
+    panel: int | None = None  # live runs: serve the control page on 127.0.0.1 at this port (0: a free one)
 
 
 CHOICES = {  # the lists the model and compositing modules define, so a new choice needs no edit here
@@ -155,6 +156,8 @@ def validate(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
             raise VbgError(f"{name} must be 0 or more, got {value!r}")
         if key in ("ramp", "feather", "smooth") and value is not None:
             _check_refinement(key, value, name)
+        if key == "panel" and value is not None and not 0 <= value <= 65535:
+            raise VbgError(f"{name} must be a port number (1-65535), or 0 for a free one, got {value!r}")
         if key == "crf" and value is not None and not 0 <= value <= 63:
             raise VbgError(f"{name} must be between 0 and 63 (lower: better quality, bigger file), got {value!r}")
         clean[key] = value

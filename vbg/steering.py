@@ -1,7 +1,8 @@
 """Steering a running live job from outside: the control socket (``vbg ctl``) and SIGHUP re-reading ``--config``.
 
 Both only queue commands (``vbg.pipeline.commands``) that the compositor thread applies before its next frame,
-so a change never drops the stream.
+so a change never drops the stream.  The control page (``vbg.panel``, ``--panel``) steers through the same
+``handle`` and ``status``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
+
+import numpy as np
 
 from .config import load_yaml
 from .errors import VbgError, notice
@@ -53,8 +56,14 @@ class Steering:
                 "mirrored": [sink.name for sink in sinks if controls.mirror_for(sink)],
                 "overlay": controls.overlay_on, "fps": round(pipeline.output_rate.rate(), 1),
                 "model_rate": round(pipeline.mask_rate.rate(), 1), "cpu": self._cpu.share(),
-                "frames": pipeline.stats.frames_out, "viewers": sum(viewers) if viewers else None,
+                "frames": pipeline.stats.frames_out, "frames_read": pipeline.source.frames_read, "viewers": sum(viewers) if viewers else None,
                 "model": pipeline.stats.model}
+
+    def picture(self) -> tuple[np.ndarray, bool] | None:
+        """The newest output picture and whether a preview mirrors it (as the window does), for the control
+        page; None before the first frame.  Read on request only: the pipeline does nothing for it."""
+        last = self.pipeline.controls.last_output
+        return None if last is None else (last[1], self.pipeline.controls.mirror_on)
 
     def _hangup(self, signum, frame) -> None:
         try:

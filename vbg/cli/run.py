@@ -66,6 +66,9 @@ def add_run_parser(sub) -> None:
                         "mirrors every output, --no-mirror none; vbg ctl mirror on|off switches it")
     g.add_argument("--name", metavar="NAME",
                    help=f"live runs: the name vbg ctl --name NAME steers this run by (default: default, or default-2, ... when another run has that name)")
+    g.add_argument("--panel", nargs="?", const=0, type=_port, metavar="PORT",
+                   help="live runs: a control page in the browser on this computer (preview, backgrounds, "
+                        "modes, rates); its address, with a key, is printed at start (default port: a free one)")
     g.add_argument("--max-frames", type=int, metavar="N", help="stop after N output frames")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar for files")
     g.add_argument("--snapshot-dir", metavar="DIR", help=f"where the s key saves PNGs (default {RunConfig.snapshot_dir})")
@@ -85,6 +88,14 @@ def add_run_parser(sub) -> None:
     add_background_args(p, allow_video=True, suppress=True, window_keys=True)
     add_model_args(p, suppress=True)
     p.set_defaults(func=cmd_run)
+
+
+def _port(text: str) -> int:
+    """``--panel``'s optional port; a word that is no port (often the input, given after --panel) says so."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give --panel a port (1-65535) or nothing for "
+                                         f"a free one, after the input (vbg run 0 --panel)")
+    return int(text)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -142,14 +142,19 @@ class Compositor:
         self.index = found[0]
         return self.current
 
+    def pictures(self) -> list[str]:
+        """The pictures and videos ``next_background`` steps through, by label (their paths as given)."""
+        return [b.label for b in list(self._mode_pool) if b.name in ("image", "video")]
+
     def state(self) -> dict:
-        """What is shown, for ``vbg ctl status``."""
+        """What is shown, for ``vbg ctl status`` (and the control page's thumbnails: ``pictures``)."""
         current = self.current
         blur = next((b.strength for b in self._mode_pool if isinstance(b, BlurBackground)), None)
         color = next((b.label for b in self._mode_pool if isinstance(b, ColorBackground)), None)
         mode = "transparent" if self.transparent else "picture" if current.name in ("image", "video") \
             else current.name
-        return {"mode": mode, "background": current.label, "blur": blur, "color": color}
+        return {"mode": mode, "background": current.label, "blur": blur, "color": color,
+                "pictures": self.pictures()}
 
     def compose(self, frame: np.ndarray, alpha: np.ndarray, t: float | None = None, still: bool = False
                 ) -> np.ndarray:

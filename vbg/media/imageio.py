@@ -51,6 +51,14 @@ def read_image(path: str | Path) -> np.ndarray:
     return image
 
 
+def decode_image(data: bytes) -> np.ndarray | None:
+    """Encoded picture bytes (an upload) as BGR uint8, as ``read_image`` reads a file; None when they do not
+    decode.  The codecs' own messages are muted as for files."""
+    with _codec_messages_silenced():
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None or image.size == 0 else image
+
+
 def check_output_path(path: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS, probe: bool = True
                       ) -> Path:
     """Fail before any work if ``path`` cannot be written: unknown extension, missing directory, or (``probe``)

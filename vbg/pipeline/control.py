@@ -4,7 +4,9 @@ The pipeline itself only moves frames; everything here is applied by the composi
 
 from __future__ import annotations
 
+import dataclasses
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -38,7 +40,8 @@ class Controls:
         # the preview is mirrored like a bathroom mirror; --mirror mirrors files and virtual cameras too
         self.mirror_on = mirror
         self.mirror_all = mirror_all
-        self.paused = False
+        self._playing = threading.Event()  # set while not paused: a held camera waits on it
+        self._playing.set()
         self.pause_picture: np.ndarray | None = None  # vbg ctl pause IMAGE: shown instead of the still
         self.snapshot_dir = snapshot_dir
         self.last_output: tuple[Frame, np.ndarray] | None = None  # newest (frame, picture) out: snapshots, pause
@@ -82,13 +85,29 @@ class Controls:
             return self.last_output[1]
         return frame.image
 
+    @property
+    def paused(self) -> bool:
+        return not self._playing.is_set()
+
     def pause(self, picture: np.ndarray | None = None) -> None:
-        self.paused = True
+        self._playing.clear()
         self.pause_picture = picture
 
     def resume(self) -> None:
-        self.paused = False
+        self._playing.set()
         self.pause_picture = None
+
+    def wait_resumed(self, timeout: float) -> bool:
+        """Whether the run plays, waiting up to ``timeout`` seconds for a resume."""
+        return self._playing.wait(timeout)
+
+    def still_frame(self, frame: Frame) -> Frame:
+        """A frame to carry the still while the camera is released: ``frame`` (the last one out) stamped now,
+        so files and the frame rate go on in real time."""
+        now = time.perf_counter()
+        pts = None if frame.pts is None or frame.time_base is None else \
+            frame.pts + round((now - frame.captured_at) / frame.time_base)
+        return dataclasses.replace(frame, pts=pts, captured_at=now)
 
     def poll(self, sinks: Iterable[FrameSink]) -> None:
         for sink in sinks:
@@ -113,3 +132,33 @@ class Controls:
         elif action == "snapshot" and self.last_output is not None:
             path = Path(self.snapshot_dir) / f"vbg-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
             write_image(path, self.last_output[1])
+
+
+class CaptureDemand:
+    """Whether a live source should capture now (``FrameSource.serve_on_demand``); while not, it holds and
+    releases what it can: a camera's light goes off.
+
+    A paused run needs no camera: the call sees the still, and the user, who paused to step away or to hide,
+    sees the light go off, as with a call app's "stop video". A run whose only output is a virtual camera
+    that nobody reads (``readers``) needs none either."""
+
+    def __init__(self, controls: Controls, readers=None) -> None:
+        self.controls = controls
+        self.readers = readers  # a ReaderWatch, or None: the outputs always want frames
+
+    @property
+    def watched(self) -> bool:
+        return not self.controls.paused and (self.readers is None or self.readers.watched)
+
+    @property
+    def reason(self) -> str:
+        """Why capture holds, for the notice."""
+        return "the run is paused" if self.controls.paused else "nobody is watching the virtual camera"
+
+    def wait(self, timeout: float) -> bool:
+        """Whether capture is wanted, waiting up to ``timeout`` seconds for it."""
+        if self.controls.paused:
+            self.controls.wait_resumed(timeout)
+        elif self.readers is not None:
+            self.readers.wait(timeout)
+        return self.watched

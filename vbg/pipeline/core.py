@@ -49,7 +49,7 @@ from ..media.sources import FrameSource
 from ..media.sources.buffer import FrameBuffer
 from ..model.asyncqueue import CallbackQueue
 from ..model.segmenter import Segmenter
-from .control import Controls
+from .control import CaptureDemand, Controls
 from .gate import ChangeGate
 from .masks import Mask, MaskBoard, MaskReuse, own_mask_wait
 from .metrics import RateMeter
@@ -140,8 +140,8 @@ class Pipeline:
         for worker in self._workers:
             worker.opened.wait()
         watched = [sink.readers for sink in self.sinks]
-        if self.live and len(watched) == 1 and watched[0] is not None:  # only a virtual camera: idle unwatched
-            self.source.serve_on_demand(watched[0])
+        if self.live:  # paused, or only a virtual camera and nobody watching it: the camera is released
+            self.source.serve_on_demand(CaptureDemand(self.controls, watched[0] if len(watched) == 1 else None))
         in_flight = threading.Semaphore(requests + 2)
         capture = threading.Thread(target=self._guard(self._capture, "capture"), args=(infer_queue, in_flight),
                                    name="capture", daemon=True)
@@ -368,9 +368,15 @@ class Pipeline:
         smoother eases between successive masks instead of jumping when a new one arrives."""
         while not self._stop.is_set():
             try:
-                frame = self._frames.get(timeout=0.1)
-            except queue.Empty:
-                self._refresh_paused()
+                frame = self._frames.get(timeout=1 / self.source.info.rate if self.controls.paused else 0.1)
+            except queue.Empty:  # paused, the camera released (CaptureDemand): the still goes on (alpha None)
+                last = self.controls.last_output
+                if self.controls.paused and last is not None:
+                    self._emit(self.controls.still_frame(last[0]), None)
+                else:
+                    self._refresh_paused()
+                if self._done():
+                    return
                 continue
             if frame is _END:
                 return
@@ -405,15 +411,15 @@ class Pipeline:
         limit = self.options.max_frames
         return limit is not None and self.stats.frames_out >= limit
 
-    def _emit(self, frame: Frame, alpha: np.ndarray, still: bool = False) -> None:
+    def _emit(self, frame: Frame, alpha: np.ndarray | None, still: bool = False) -> None:
         self.controls.poll(self.sinks)
         while self.controls.paused and not self.live and not self._stop.is_set():  # a file waits
             self._refresh_paused()
             time.sleep(1 / 30)
-        if self.options.observe is not None:
+        if self.options.observe is not None and alpha is not None:
             self.options.observe(frame, alpha)
         start = time.perf_counter()
-        paused = self.controls.paused  # live: the stream goes on, with the still (or the chosen picture)
+        paused = self.controls.paused or alpha is None  # live: the stream goes on, with the still (or picture)
         image = self.controls.still(frame) if paused else \
             self.compositor.compose(frame.image, alpha, frame.clock(self.live, self.source.info.fps), still)
         pictures = self.controls.pictures(frame, image, self.sinks, self._overlay_stats, keep=paused)

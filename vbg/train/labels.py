@@ -169,7 +169,7 @@ def make_folder(source: Source, persons: Path, teacher_out: Path, out: Path) -> 
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vbg.train.labels", description=__doc__.split("\n\n")[0])
     parser.add_argument("--persons", default="../shared/persons", help="the person data (default: %(default)s)")
     parser.add_argument("--teacher", default="out/teacher/rvm",
@@ -179,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-teacher", action="store_true",
                         help="run no teacher: make the folders from the labels already there (human masks alone where "
                              "the teacher has not run)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     persons, out = Path(args.persons), Path(args.out)
     try:
         for source in SOURCES:

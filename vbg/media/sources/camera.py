@@ -147,7 +147,8 @@ class CameraSource(FrameSource):
         """Nobody wants frames: release the camera (its light goes off) until someone does, then reopen it.
         False when the source closed meanwhile or the camera did not come back."""
         self._release()
-        notice(f"camera {self.device} released: nobody is watching the virtual camera")
+        why = getattr(self._buffer.demand, "reason", "nobody is watching the virtual camera")
+        notice(f"camera {self.device} released: {why}")
         if not self._buffer.wait_wanted():
             return False
         try:
@@ -157,7 +158,8 @@ class CameraSource(FrameSource):
             if not reopened:
                 self.lost = f"camera {self.device} did not reopen for a viewer of the virtual camera ({error})"
                 return False
-        notice(f"camera {self.device} reopened: the virtual camera has a viewer")
+        notice(f"camera {self.device} reopened: " + ("the run resumed" if why == "the run is paused"
+                                                     else "the virtual camera has a viewer"))
         return True
 
     def _release(self) -> None:
