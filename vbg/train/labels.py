@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..errors import VbgError
-from .data import IMAGE_SUFFIXES
+from .data import IMAGE_SUFFIXES, VIDEO_FRAME
 
 #: the teacher's alpha at or above this is person (uint8 levels)
 TEACHER_THRESHOLD = 128
@@ -131,6 +130,12 @@ def run_teacher(images: list[Path], out: Path, teacher: Path, processes: int = 2
         list(pool.map(label, [c for c in chunks if c]))
 
 
+def left_out(stem: str) -> bool:
+    """A teacher-only label known to be wrong: a frame of ``SKIP_SEQUENCES`` or one of ``SKIP_PHOTOS``."""
+    frame = VIDEO_FRAME.match(stem)
+    return stem in SKIP_PHOTOS or bool(frame and frame.group(1) in SKIP_SEQUENCES)
+
+
 def read_gray(path: Path) -> np.ndarray | None:
     return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) if path.is_file() else None
 
@@ -146,11 +151,9 @@ def make_folder(source: Source, persons: Path, teacher_out: Path, out: Path) -> 
         link.symlink_to(images.resolve(), target_is_directory=True)
     counts = {"images": 0, "skipped": 0, "not labelled by the teacher": 0, "with bystanders": 0, "people added": 0}
     for path in images_of(images):
-        alpha = read_gray(alpha_dir / f"{path.stem}.png")
-        sequence = re.sub(r"_\d+$", "", path.stem)
         human = read_gray(persons / source.human / f"{path.stem}.png") if source.human else None
-        if (human is None and alpha is None) or (source.human and human is None) \
-                or (source.human is None and (sequence in SKIP_SEQUENCES or path.stem in SKIP_PHOTOS)):
+        alpha = None if source.human is None and left_out(path.stem) else read_gray(alpha_dir / f"{path.stem}.png")
+        if (human is None and alpha is None) or (source.human and human is None):
             counts["skipped"] += 1
             continue
         if alpha is None:  # not labelled (yet): the human mask alone
