@@ -106,6 +106,8 @@ labels: venv
 	[ -d out/teacher/rvm/node_modules ] || (rm -rf out/teacher/rvm && cp -r $(TEACHER) out/teacher/rvm && \
 	  cd out/teacher/rvm && npm install --no-audit --no-fund)
 	$(BIN)/python -m vbg.train.labels --persons $(PERSONS) --teacher out/teacher/rvm --out out/labels
+	$(BIN)/python -m vbg.train.objects --scenes $(PERSONS)/davis2016/negatives --out out/labels/objects \
+	  --weights $(abspath ../shared/models/u2netp.pth)
 
 # Stage 5 (docs/training.md): several people, whole bodies and motion, from the shipped weights, on the teacher's
 # labels; CPU runs stop after MINUTES (default 75) with a checkpoint, and RESUME=1 goes on from it
@@ -115,9 +117,12 @@ STAGE5 = --data $(LABELS)/eg1800_train:2 --data $(LABELS)/ccp_fullbody --data $(
   --backgrounds $(PERSONS)/backgrounds --init vbg/assets/u2netp_person.pth \
   --epochs 2 --lr 3e-5 --groups 0.2 --portrait-groups 0.05 --crowds 0 --seed 11
 MINUTES ?= 75
+# Stage 6: stage 5 with people beside the things of the people-free scenes (vbg/train/objects.py), which stay
+# background, so that a goal or a dog beside a person is not taken for something they carry
+STAGE6 = $(STAGE5) --objects $(LABELS)/objects --beside 0.3
 train-people: labels
-	$(BIN)/vbg train $(STAGE5) --out out/train/stage5 --minutes $(MINUTES) \
-	  $(if $(RESUME),$$([ -f out/train/stage5/last.pt ] && echo --resume))
+	$(BIN)/vbg train $(STAGE6) --out out/train/stage6 --minutes $(MINUTES) \
+	  $(if $(RESUME),$$([ -f out/train/stage6/last.pt ] && echo --resume))
 
 # After the bundled weights change (make train): the backbones that ship with them (vbg/assets/ir), converted and
 # quantised as a first use would; tests/test_model.py checks that they match the weights.

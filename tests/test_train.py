@@ -200,6 +200,8 @@ def test_train_checks_its_inputs_before_looking_for_weights(tiny_data, tmp_path)
         (["--data", data, "--backgrounds", str(tmp_path / "nobg")], ["backgrounds folder", "nobg does not exist",
                                                                      "check the --backgrounds path"]),
         (["--data", data, "--average-with", str(tmp_path / "a.pth")], ["--average-with", "a.pth is not a file"]),
+        (["--data", data, "--objects", str(tmp_path / "noobj")], ["--objects", "noobj has no masks/ folder",
+                                                                   "vbg.train.objects"]),
     ]:
         proc = run_vbg("train", *args, "--out", str(tmp_path / "out"), env=env)
         assert_clean_error(proc, *fragments)

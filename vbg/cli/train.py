@@ -39,6 +39,12 @@ def add_train_parser(sub) -> None:
     p.add_argument("--crowds", type=float, default=d["crowds"],
                    help="share of the composites with a crowd of much smaller people behind the subject, who "
                         "are background (default %(default)s)")
+    p.add_argument("--objects", metavar="DIR",
+                   help="object masks of the people-free scenes of the data (DIR/masks/<scene stem>.png, made by "
+                        "python -m vbg.train.objects): where the animal, car or ball is, to paste people beside it")
+    p.add_argument("--beside", type=float, default=d["beside"], metavar="SHARE",
+                   help="share of the composites with the person beside or in front of one of those objects, "
+                        "which stays background (needs --objects; default %(default)s)")
     p.add_argument("--far-weight", type=float, default=d["far_weight"], metavar="W",
                    help="weigh the loss of pixels more than a few pixels from the person's outline 1+W times: "
                         "there an error is a visible ghost or hole (default %(default)s)")
@@ -65,7 +71,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import check_weights_file
     from ..train.data import check_folders
 
-    check_folders(args.data, args.backgrounds)
+    check_folders(args.data, args.backgrounds, args.objects)
     for flag, path in [("--init", args.init), *(("--average-with", p) for p in args.average_with)]:
         if path is not None:
             check_weights_file(path, flag)
@@ -78,6 +84,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          max_steps=args.max_steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
                          composite=args.composite, groups=args.groups,
                          portrait_groups=args.portrait_groups, crowds=args.crowds, blend=args.blend,
+                         objects=args.objects, beside=args.beside,
                          average_with=args.average_with, far_weight=args.far_weight,
                          val_fraction=args.val_fraction, val_limit=args.val_limit,
                          val_frames=args.val_frames, seed=args.seed, bf16=args.bf16)

@@ -41,6 +41,8 @@ class TrainConfig:
     groups: float = 0.0  # share of the composites with two or three people (vbg.train.synthesis)
     portrait_groups: float | None = None  # the same for portrait subjects (None: as groups)
     crowds: float = 0.0  # share of the composites with a crowd behind the subject
+    objects: str | None = None  # object masks of the people-free scenes (vbg.train.objects)
+    beside: float = 0.0  # share of the composites with the person beside one of those objects
     val_fraction: float = 0.1
     val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
     val_limit: int | None = None  # score at most this many validation images per folder

@@ -9,7 +9,8 @@ each sample is made for that shape in one of two ways:
   scene of a data folder with no person in it. A person whose mask touches the photo's bottom edge (a
   portrait) stands on the frame's bottom edge at 60-130 % of the frame height, as on a call; a whole person
   (full body) is placed anywhere at 10-90 %, possibly cut by an edge. Some composites have two or three people,
-  or a crowd behind the subject (``vbg.train.synthesis`` states what counts as the person).
+  a crowd behind the subject, or a thing beside the person that is not theirs (an animal, a car: the scenes of
+  ``--objects``); ``vbg.train.synthesis`` states what counts as the person.
 
 A pair whose mask is empty (a scene with no person) is always a crop, with an empty truth.
 
@@ -36,7 +37,8 @@ import numpy as np
 from ..model.convert import MEAN_RGB, SCALE_RGB
 from ..errors import VbgError
 from .scoring import people_in
-from .synthesis import PersonBox, aspect_window, composite_sample, crowd_sample, downscaler, group_sample
+from .synthesis import (PersonBox, aspect_window, beside_sample, composite_sample, crowd_sample, downscaler,
+                        group_sample)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -166,13 +168,16 @@ def background_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def check_folders(data: list[str], backgrounds: str | None) -> None:
+def check_folders(data: list[str], backgrounds: str | None, objects: str | None = None) -> None:
     """The folders a run reads, checked in a moment before anything slow (finding or downloading the starting
     weights, importing torch), so a mistyped path is the first thing reported."""
     for spec in data:
         find_pairs(data_spec(spec)[0])
     if backgrounds is not None:
         background_files(backgrounds)
+    if objects is not None and not (Path(objects) / "masks").is_dir():
+        raise VbgError(f"--objects {objects} has no masks/ folder: make it with python -m vbg.train.objects "
+                       "(make labels does)")
 
 
 def load_backgrounds(folder: str | Path | None, long_side: int = 640) -> list[np.ndarray]:
@@ -254,6 +259,7 @@ class SampleRecipe:
     group: float = 0.0  # of the composites: two or three people (vbg train --groups)
     portrait_group: float | None = None  # the same for a portrait subject (None: ``group``; --portrait-groups)
     crowd: float = 0.0  # of the composites: a crowd behind the subject (vbg train --crowds)
+    beside: float = 0.0  # of the composites: beside a thing of a people-free scene (vbg train --beside)
     scene: float = 0.25  # of the composites, where scenes with no person exist: onto one of them
 
     def group_share(self, portrait: bool) -> float:
@@ -266,7 +272,8 @@ class BatchMaker:
     ``DataLoader(batch_size=None)`` worker can build them ahead of the training step."""
 
     def __init__(self, pairs: list[Pair], backgrounds: list[np.ndarray], batch_size: int, seed: int,
-                 recipe: SampleRecipe = SampleRecipe(), shapes=TRAIN_SHAPES) -> None:
+                 recipe: SampleRecipe = SampleRecipe(), shapes=TRAIN_SHAPES, objects: str | Path | None = None
+                 ) -> None:
         if not pairs:
             raise VbgError("no training images: check the --data folders")
         self.pairs = pairs
@@ -279,6 +286,10 @@ class BatchMaker:
         empty = {p: empty_mask(p) for p in set(pairs)}
         self.scenes = [p for p in pairs if empty[p]]  # people-free frames: backgrounds too
         self.people = [p for p in pairs if not empty[p]]
+        # scenes whose salient thing is known (``vbg.train.objects``): people are pasted beside it
+        masks = Path(objects) / "masks" if objects is not None else None
+        self.things = [(p, masks / f"{p.image.stem}.png") for p in dict.fromkeys(self.scenes)
+                       if masks is not None and (masks / f"{p.image.stem}.png").is_file()]
 
     def __len__(self) -> int:
         return max(len(self.pairs) // self.batch_size, 1)
@@ -318,6 +329,10 @@ class BatchMaker:
             elif kind < group + self.recipe.crowd and self.people:
                 crowd = [self.person_like(False, rng) for _ in range(int(rng.integers(4, 9)))]
                 image, mask = crowd_sample((image, mask), [c for c in crowd if c], background, size, rng)
+            elif kind < group + self.recipe.crowd + self.recipe.beside and (thing := self.thing(rng)) is not None:
+                on = self.backgrounds[int(rng.integers(len(self.backgrounds)))] if self.backgrounds and \
+                    rng.random() < 0.5 else None
+                image, mask = beside_sample((image, mask), *thing, on, size, rng)
             else:
                 image, mask = composite_sample(image, mask, background, size, rng)
         else:
@@ -339,6 +354,17 @@ class BatchMaker:
             if box is not None and box.portrait == portrait and not box.spans_width:
                 return image, mask
         return None
+
+    def thing(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+        """A people-free scene and its thing's mask (flipped together half the time), or None when there are
+        none or the drawn scene has no thing."""
+        if not self.things:
+            return None
+        pair, path = self.things[int(rng.integers(len(self.things)))]
+        scene, thing = read_pair(Pair(pair.image, path, pair.group))
+        if thing.max() <= 127:
+            return None
+        return (scene[:, ::-1], thing[:, ::-1]) if rng.random() < 0.5 else (scene, thing)
 
     def background(self, rng: np.random.Generator) -> np.ndarray:
         """A picture from the backgrounds folder, or a people-free scene of the data (``recipe.scene``)."""

@@ -8,7 +8,8 @@ What counts as the person (the training truth), stated once here:
   background: the subject is the nearest person, as a dancer in front of an audience (``crowd_sample``);
 - anything that is not a person is background, however salient: the scenes of a data folder whose masks are
   all empty (an animal, a car, a ball) serve as backgrounds as well as samples of their own;
-- what a person holds belongs to the person, as the masks of the video set draw it.
+- what a person holds belongs to the person, as the masks of the video set draw it; a thing beside or behind a
+  person that they do not hold (an animal, a car, a goal) is background, however close (``beside_sample``).
 """
 
 from __future__ import annotations
@@ -312,4 +313,42 @@ def crowd_sample(subject: tuple[np.ndarray, np.ndarray], crowd: list[tuple[np.nd
         paste(canvas, image, mask, height * rng.uniform(0.15, CROWD_MAX), rng.uniform(0.0, 1.0), rng,
               standing=False)
     target = paste(canvas, *subject, height, float(np.clip(rng.normal(0.5, 0.15), 0.1, 0.9)), rng)
+    return finish(canvas, target)
+
+
+def window_around(width: int, height: int, aspect: float, centre: tuple[float, float], rng: np.random.Generator
+                  ) -> tuple[int, int, int, int]:
+    """An (x, y, w, h) window of ``aspect`` inside a ``width`` x ``height`` picture, 60-100 % of the largest
+    that fits, placed so that the point ``centre`` (x, y in pixels) lies inside it."""
+    _, _, ww, wh = aspect_window(width, height, aspect, rng.uniform(0.6, 1.0), rng)
+    x = int(np.clip(centre[0] - ww * rng.uniform(0.2, 0.8), 0, width - ww))
+    y = int(np.clip(centre[1] - wh * rng.uniform(0.2, 0.8), 0, height - wh))
+    return x, y, ww, wh
+
+
+def beside_sample(subject: tuple[np.ndarray, np.ndarray], scene: np.ndarray, thing: np.ndarray,
+                  background: np.ndarray | None, size: tuple[int, int], rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A person beside, or partly in front of, a salient thing that is not theirs: only the person is the
+    truth. ``scene`` is a people-free photo and ``thing`` its object mask (``vbg.train.objects``); with a
+    ``background`` the thing is cut out and pasted onto it, without one the person joins the thing in its own
+    scene. Both matter: the scene keeps the thing as a camera sees it, the paste shows that a pasted edge does
+    not make a person."""
+    w, h = size
+    if background is None:
+        rows, cols = np.nonzero(thing > 127)
+        x, y, ww, wh = window_around(scene.shape[1], scene.shape[0], w / h, (cols.mean(), rows.mean()), rng)
+        canvas = cv2.resize(scene[y:y + wh, x:x + ww], size, interpolation=downscaler(rng)).astype(np.float32)
+        where = cv2.resize(thing[y:y + wh, x:x + ww], size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    else:
+        canvas = background_canvas(background, size, rng)
+        where = paste(canvas, scene, thing, rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng,
+                      standing=rng.random() < 0.5)
+    cols = np.flatnonzero(where.max(axis=0) > 0.5)
+    if cols.size:  # the person's centre from inside the thing to beyond its side
+        middle, half = (cols[0] + cols[-1]) / 2 / w, (cols[-1] - cols[0]) / 2 / w
+        centre = middle + rng.choice([-1, 1]) * half * rng.uniform(0.3, 1.6)
+    else:
+        centre = rng.uniform(0.2, 0.8)
+    target = paste(canvas, *subject, subject_height(subject[1], rng), float(np.clip(centre, 0.0, 1.0)), rng)
     return finish(canvas, target)

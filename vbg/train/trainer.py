@@ -184,7 +184,8 @@ class Trainer:
         self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
                                   config.seed, SampleRecipe(composite=config.composite, group=config.groups,
                                                             portrait_group=config.portrait_groups,
-                                                            crowd=config.crowds))
+                                                            crowd=config.crowds, beside=config.beside),
+                                  objects=config.objects)
         self.model = U2NETP(3, 1)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = len(self.batches)
