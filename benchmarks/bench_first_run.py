@@ -1,7 +1,8 @@
 """What a new user waits for: the first ``vbg run`` of the sample clip on an empty model cache, the second
 run of the same command, and a run after ``vbg convert`` prepared the model, each as a separate process; with
-``--photos``, also a first ``vbg image`` of a folder of 27 photos of 18 shapes against 27 photos of one shape
-(each on an empty cache; the photos are the sample photo resized, so their model input sizes differ).
+``--photos``, also a first ``vbg image`` of a folder of 27 photos of 18 shapes against 27 photos of one shape,
+the smallest of them (480x480) and the largest (1600x1080) (each on an empty cache; the photos are the sample
+photo resized, so their model input sizes differ).
 
 ``--repo DIR`` adds the same rows for another checkout of vbg (run with this interpreter and its packages),
 measured in the same run, so two versions compare side by side on one machine in one hour.  Each cache is a
@@ -32,15 +33,17 @@ SHAPES = [(w, h) for w in (480, 640, 800, 1024, 1280, 1600) for h in (480, 720, 
 
 
 def photo_folders(work: Path) -> dict[str, Path]:
-    """Two folders of 27 photos: one shape each (the first), and the 18 shapes in turn."""
+    """Three folders of 27 photos: one shape each (the smallest, the largest), and the 18 shapes in turn."""
     import cv2
 
     image = cv2.imread(str(PHOTO))
-    folders = {"one shape": work / "photos-one", "18 shapes": work / "photos-mixed"}
+    folders = {"one shape 480x480": work / "photos-one", "one shape 1600x1080": work / "photos-large",
+               "18 shapes": work / "photos-mixed"}
     for label, folder in folders.items():
         folder.mkdir()
         for i in range(27):
-            size = SHAPES[0] if label == "one shape" else SHAPES[i % len(SHAPES)]
+            size = {"one shape 480x480": SHAPES[0], "one shape 1600x1080": SHAPES[-1]}.get(label) or \
+                SHAPES[i % len(SHAPES)]
             cv2.imwrite(str(folder / f"p{i:02d}.jpg"), cv2.resize(image, size, interpolation=cv2.INTER_AREA))
     return folders
 
@@ -83,14 +86,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, action="append", default=[], help="another checkout to compare")
     parser.add_argument("--photos", action="store_true", help="also a folder of photos of 18 shapes against one")
+    parser.add_argument("--photos-only", action="store_true", help="only the photo folders (no vbg run rows)")
     args = parser.parse_args()
     print(f"CPU: {cpu_name()}; clip {CLIP.name} (120 frames, 720p) to H.264, default options")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        folders = photo_folders(Path(tmp)) if args.photos else {}
+        folders = photo_folders(Path(tmp)) if args.photos or args.photos_only else {}
         for index, repo in enumerate([HERE.parent, *args.repo]):
             label = "this" if index == 0 else repo.name
-            rows += rows_for(repo.resolve(), label, Path(tmp))
+            if not args.photos_only:
+                rows += rows_for(repo.resolve(), label, Path(tmp))
             if folders:
                 rows += photo_rows(repo.resolve(), label, Path(tmp), folders)
     print("\n| vbg | command | wall s |\n|---|---|---:|")

@@ -22,6 +22,23 @@ def test_matches_official_maps(make_segmenter, precision):
     assert mae <= MAE_BOUNDS[precision]
 
 
+def test_one_model_of_every_size_gives_each_photo_its_own_size_and_the_same_matte(make_segmenter):
+    """Stills (``any_size``): one compiled model, each photo resized outside it to its own ``auto`` size by the
+    filter the folded resize uses; the official maps are still matched, and each photo's matte is the one a
+    model of its size alone gives."""
+    every = make_segmenter(precision="fp32", any_size=True)
+    assert every.any_size and mean_abs_error(every) <= MAE_BOUNDS["fp32"]  # at 320x320, as the official maps
+    every = make_segmenter(precision="fp32", size="auto", any_size=True)
+    photo = cv2.imread(str(sorted((REFERENCE / "images").iterdir())[0]))
+    for rows, cols in ((720, 1280), (800, 600), (333, 500)):
+        frame = cv2.resize(photo, (cols, rows), interpolation=cv2.INTER_AREA)
+        alone = make_segmenter(precision="fp32", size="auto", frame=(cols, rows))
+        assert not alone.any_size and every.model_input(frame).shape[1:3] == (alone.size.height, alone.size.width)
+        # levels of 255: Pillow 0.1-0.5 here, OpenCV's area filter 0.9, plain bilinear 1.7-4.4
+        assert np.abs(every.infer(frame).astype(np.float32) - alone.infer(frame)).mean() < 0.75
+    assert str(every.size) == str(alone.size)  # it reports the size it ran last
+
+
 def test_fast_resize_is_close_in_fp32(make_segmenter):
     """The plain-bilinear variant trades a little accuracy for speed, but stays within the fp32 bound."""
     assert mean_abs_error(make_segmenter(precision="fp32", resize="fast")) <= MAE_BOUNDS["fp32"]
@@ -134,7 +151,7 @@ def test_one_backbone_conversion_gives_the_networks_fused_map_at_every_size(weig
     import torch
 
     from vbg.model.convert import convert_backbone
-    from vbg.model.fuse import fused_model
+    from vbg.model.fuse import any_size_model, fused_model
     from vbg.model.u2net import U2NETP, bilinear_matrix, upsample_like
     from vbg.model.weights import get_spec
 
@@ -143,14 +160,15 @@ def test_one_backbone_conversion_gives_the_networks_fused_map_at_every_size(weig
     net.eval()
     backbone = convert_backbone(get_spec("u2net_lite"), weights_path, net)
     core = ov.Core()
+    every_size = core.compile_model(any_size_model(backbone), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     for shape in [(192, 320), (288, 224), (64, 96)]:
         x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
         compiled = core.compile_model(fused_model(backbone, *shape), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         with torch.no_grad():
             expected = net(x)[0].numpy()
-        got = compiled(x.numpy())[0]
-        assert got.shape == expected.shape == (1, 1, *shape)
-        assert np.abs(got - expected).max() < 1e-4, shape
+        for got in (compiled(x.numpy())[0], every_size(x.numpy())[0]):  # one size, and the model of every size
+            assert got.shape == expected.shape == (1, 1, *shape)
+            assert np.abs(got - expected).max() < 1e-4, shape
     side = torch.randn(1, 1, 6, 10)
     target = torch.zeros(1, 1, 192, 320)
     by_matrices = bilinear_matrix(192, 6) @ side @ bilinear_matrix(320, 10).T

@@ -6,6 +6,7 @@ so bad input fails in well under a second and no output file is created.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,8 +58,8 @@ def segmenter_config(config: RunConfig, frame: tuple[int, int] | None, live: boo
 
 def image_segmenter_config(config: RunConfig, frame: tuple[int, int]) -> SegmenterConfig:
     """The model part of ``vbg image``'s settings for a picture of ``frame`` = (width, height): no rate to keep,
-    so nothing is timed."""
-    return segmenter_config(config, frame, live=True)
+    so nothing is timed; one model for photos of every shape where the device allows it."""
+    return dataclasses.replace(segmenter_config(config, frame, live=True), any_size=True)
 
 
 #: ``--live-masks`` -> (performance hint, PipelineOptions.own_masks).  Own masks need every request busy; the

@@ -64,15 +64,17 @@ def image_config(**settings) -> RunConfig:
 class StillProcessor:
     """``vbg image``'s work on each picture: segment, refine the matte (a fresh refiner per picture: no temporal
     state carries over between photos), composite.  ``--size auto`` gives portrait and landscape pictures
-    different input shapes: one compiled model each, built on first use and warmed up once (the first call
-    includes one-off allocations, which would otherwise count in ``inference_ms``)."""
+    different input shapes. On the CPU one compiled model runs them all (``SegmenterConfig.any_size``); other
+    devices get one compiled model per shape. Each new shape is warmed up once (its first call includes
+    one-off allocations and kernels, which would otherwise count in ``inference_ms``)."""
 
     def __init__(self, config: RunConfig) -> None:
         from .app import compositor_for
 
         self.config = config
         self.compositor = compositor_for(config)
-        self._segmenters: dict[str, Segmenter] = {}
+        self._segmenters: dict[str, Segmenter] = {}  # input size -> model; "any" -> the model of every size
+        self._warm: set[str] = set()
 
     @classmethod
     def from_settings(cls, **settings) -> "StillProcessor":
@@ -84,12 +86,15 @@ class StillProcessor:
         from .model.convert import resolve_size
 
         frame = (image.shape[1], image.shape[0])
-        key = str(resolve_size(self.config.size, frame))
-        if key not in self._segmenters:
+        size = str(resolve_size(self.config.size, frame))
+        segmenter = self._segmenters.get("any") or self._segmenters.get(size)
+        if segmenter is None:
             segmenter = Segmenter(image_segmenter_config(self.config, frame))
+            self._segmenters["any" if segmenter.any_size else size] = segmenter
+        if size not in self._warm:
             segmenter.infer(image)
-            self._segmenters[key] = segmenter
-        return self._segmenters[key]
+            self._warm.add(size)
+        return segmenter
 
     def process(self, image: np.ndarray) -> StillResult:
         from .app import build_refiner

@@ -43,15 +43,19 @@ class FileResult:
 
 def cached_model(config: SegmenterConfig) -> tuple[Segmenter, threading.Lock]:
     """One compiled model per (settings, input size) per worker process, with the lock that lets one image at
-    a time use its synchronous request (workers may run several tasks)."""
+    a time use its synchronous request (workers may run several tasks); photos share one model of every size
+    where the device runs one (``SegmenterConfig.any_size``)."""
     from ..model.convert import resolve_size
 
     size = resolve_size(config.size, config.frame, video=config.target_fps is not None)
-    key = dataclasses.replace(config, size=str(size), frame=None)
+    key, every_size = dataclasses.replace(config, size=str(size), frame=None), dataclasses.replace(config, frame=None)
     with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = (Segmenter(config), threading.Lock())
-        return _MODELS[key]
+        for known in (every_size, key) if config.any_size else (key,):
+            if known in _MODELS:
+                return _MODELS[known]
+        segmenter = Segmenter(config)
+        entry = _MODELS[every_size if segmenter.any_size else key] = (segmenter, threading.Lock())
+        return entry
 
 
 def cached_segmenter(config: SegmenterConfig) -> Segmenter:
@@ -137,12 +141,12 @@ def _process_video(job: BatchJob, config: RunConfig, work) -> int:
 
 
 def _process_image(job: BatchJob, config: RunConfig, work) -> int:
-    from ..app import build_refiner, compositor_for, segmenter_config
+    from ..app import build_refiner, compositor_for, image_segmenter_config
     from ..media.imageio import read_image, write_image
     from ..still import replace_background
 
     image = read_image(job.input)
-    segmenter, lock = cached_model(segmenter_config(config, (image.shape[1], image.shape[0]), live=True))
+    segmenter, lock = cached_model(image_segmenter_config(config, (image.shape[1], image.shape[0])))
     compositor = compositor_for(config)
     refiner = build_refiner(config)
     try:

@@ -143,6 +143,9 @@ CONVERT_SECONDS = 25
 #: converted once for every size (``u2net.WeightedSides`` + ``fuse.fused_model``)
 GRAPH_VERSION = 3
 BACKBONE = "backbone"  # the size part of a backbone entry's name
+#: the size of a model that runs every input size (``fuse.any_size_model``): one compile serves photos of every
+#: shape, each resized outside the model to its own ``auto`` size (``Segmenter`` with ``any_size``)
+ANY_SIZE = "any"
 #: Backbones made from the bundled person weights ship with vbg (``python -m vbg.model.shipped``), so the default
 #: model needs neither torch nor NNCF on first use: each size is built from them in a tenth of a second.
 SHIPPED_IR = Path(__file__).resolve().parents[1] / "assets" / "ir"
@@ -155,14 +158,15 @@ class IRKey:
 
     model: str
     weights_sha256: str
-    size: InputSize | None
+    size: InputSize | str | None  # an InputSize, ANY_SIZE or None (the backbone)
     precision: str  # the IR's weight format: fp32 or fp16
-    resize: str | None
+    resize: str | None  # None for the backbone and ANY_SIZE (their inputs come at the size they run)
     openvino: str
 
     @property
     def dirname(self) -> str:
-        shape = f"{self.size}-{self.precision}-{self.resize}" if self.size else f"{BACKBONE}-{self.precision}"
+        shape = (f"{BACKBONE}-{self.precision}" if self.size is None else f"{self.size}-{self.precision}"
+                 if self.size == ANY_SIZE else f"{self.size}-{self.precision}-{self.resize}")
         return f"{self.model}-{shape}-{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}"
 
     @property
@@ -177,14 +181,15 @@ def shipped_backbone(name: str) -> Path | None:
     return folder / "model.xml" if ir_problem(folder) is None else None
 
 
-def fold_input(model: ov.Model, resize: str) -> PrePostProcessor:
-    """A PrePostProcessor that makes ``model`` take uint8 NHWC BGR frames of any size (``build()`` it).
+def fold_input(model: ov.Model, resize: str | None) -> PrePostProcessor:
+    """A PrePostProcessor that makes ``model`` take uint8 NHWC BGR frames of any size (``build()`` it); with
+    ``resize`` None (an ``ANY_SIZE`` model), frames come already at the size the model runs them at.
 
     Order matters for accuracy: resize first (on float), then the official "divide by the image maximum"
     (written as ``x * 255 / max(x)`` so the mean/scale stay in 0..255 units), then mean and scale.
     """
     try:
-        algorithm = RESIZE_MODES[resize]
+        algorithm = None if resize is None else RESIZE_MODES[resize]
     except KeyError:
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}") from None
 
@@ -194,23 +199,24 @@ def fold_input(model: ov.Model, resize: str) -> PrePostProcessor:
         return ops.multiply(node, ops.divide(ops.constant(np.float32(255.0)), peak)).output(0)
 
     ppp = PrePostProcessor(model)
-    ppp.input().tensor() \
+    tensor = ppp.input().tensor() \
         .set_element_type(ov.Type.u8) \
         .set_layout(ov.Layout("NHWC")) \
-        .set_color_format(ColorFormat.BGR) \
-        .set_spatial_dynamic_shape()
+        .set_color_format(ColorFormat.BGR)
     ppp.input().model().set_layout(ov.Layout("NCHW"))
-    ppp.input().preprocess() \
+    steps = ppp.input().preprocess() \
         .convert_element_type(ov.Type.f32) \
-        .convert_color(ColorFormat.RGB) \
-        .resize(algorithm) \
-        .custom(divide_by_max) \
+        .convert_color(ColorFormat.RGB)
+    if algorithm is not None:
+        tensor.set_spatial_dynamic_shape()
+        steps.resize(algorithm)
+    steps.custom(divide_by_max) \
         .mean(list(MEAN_RGB)) \
         .scale(list(SCALE_RGB))
     return ppp
 
 
-def fold_preprocessing(model: ov.Model, resize: str) -> ov.Model:
+def fold_preprocessing(model: ov.Model, resize: str | None) -> ov.Model:
     """Make ``model`` take uint8 NHWC BGR frames of any size (``fold_input``) and return a uint8 matte."""
     def to_u8_range(node: ov.Output) -> ov.Output:
         return ops.add(ops.multiply(node, ops.constant(np.float32(255.0))), ops.constant(np.float32(0.5))).output(0)
@@ -282,7 +288,7 @@ def build_backbone(spec: ModelSpec, weights: Path, precision: str, cache: Path, 
     return cached_ir(entry, convert, force=force, compress_to_fp16=precision == "fp16")
 
 
-def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, resize: str,
+def build_ir(spec: ModelSpec, weights: Path, size: InputSize | str, precision: str, resize: str,
              cache: Path, force: bool = False, calibration: str | Path | None = None) -> Path:
     """The cached IR for these settings, made from the model's backbone if needed.  Returns the ``.xml`` path.
 
@@ -290,12 +296,16 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
     the bundled samples, see ``vbg.model.quantize``) once per model; each size's entry is that backbone reshaped
     with the fused output and the input handling added, a tenth of a second.  Entries are locked, written and
     checked as every cache entry is (``vbg.model.ircache``).  ``force`` makes the backbone and the entry again.
+    ``size`` ``ANY_SIZE`` builds the model that runs every size (no folded resize: ``resize`` is then the
+    caller's, outside the model).
     """
     if precision not in PRECISIONS:
         raise VbgError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if resize not in RESIZE_MODES:
         raise VbgError(f"unknown resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
-    key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), resize, openvino_version())
+    any_size = size == ANY_SIZE
+    key = IRKey(spec.name, file_sha256(weights), size, ir_precision(precision), None if any_size else resize,
+                openvino_version())
     if precision == "int8":
         from .quantize import CalibrationSet, build_int8_backbone, int8_dirname, shipped_int8_name
 
@@ -316,11 +326,13 @@ def build_ir(spec: ModelSpec, weights: Path, size: InputSize, precision: str, re
 
     def assemble() -> tuple[ov.Model, dict]:
         """Only when the entry is missing or damaged: a start that finds it checks no backbone."""
-        backbone = find_backbone()
-        model = fold_preprocessing(fuse.fused_model(ov.Core().read_model(backbone), size.height, size.width), resize)
-        meta = json.loads((backbone.parent / "meta.json").read_text())
+        path = find_backbone()
+        backbone = ov.Core().read_model(path)
+        model = (fold_preprocessing(fuse.any_size_model(backbone), None) if any_size else
+                 fold_preprocessing(fuse.fused_model(backbone, size.height, size.width), resize))
+        meta = json.loads((path.parent / "meta.json").read_text())
         meta.pop("files", None)
-        meta.update({"input_size": str(size), "resize": resize, "backbone": backbone.parent.name})
+        meta.update({"input_size": str(size), "resize": key.resize, "backbone": path.parent.name})
         return model, meta
 
     return cached_ir(entry, assemble, force=force, compress_to_fp16=key.precision == "fp16")

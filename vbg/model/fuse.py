@@ -8,6 +8,11 @@ converted once with a dynamic spatial input and returns the six side maps alread
 (``u2net.WeightedSides``); ``fused_model`` reshapes it to one size and adds the sum, the matrices and the sigmoid
 here, in NumPy and OpenVINO ops, in about 0.1 s instead of the 15-25 s that tracing and converting take.
 No torch is needed, so a new photo shape or camera size costs a compile, not a conversion.
+
+Photos come in many shapes, and even a compile per shape (0.3-0.5 s, plus the first inference's kernels) adds
+up over a folder. ``any_size_model`` is the same network for every size at once: the side maps resized by
+Interpolate to the input's own size, so one compiled model serves each photo at its own aspect (a new shape
+then costs its first inference's kernels alone, about 0.05 s).
 """
 
 from __future__ import annotations
@@ -48,6 +53,24 @@ def fused_model(backbone: ov.Model, height: int, width: int) -> ov.Model:
             rows = ops.constant(bilinear_matrix(height, side_height))
             cols = ops.constant(np.ascontiguousarray(bilinear_matrix(width, side_width).T))
             fused = ops.add(fused, ops.matmul(ops.matmul(rows, side, False, False), cols, False, False)).output(0)
+        fused = ops.sigmoid(fused).output(0)
+    out = ov.Model([fused], model.get_parameters(), "u2net")
+    out.outputs[0].get_tensor().set_names({"alpha"})
+    return out
+
+
+def any_size_model(backbone: ov.Model) -> ov.Model:
+    """The network for every input size: ``backbone``'s side maps resized to the input's height and width by
+    bilinear Interpolate (PyTorch's half-pixel rule, as ``bilinear_matrix``), summed, through the sigmoid."""
+    model = backbone.clone()
+    sides = [result.input_value(0) for result in model.get_results()]
+    fused = sides[0]
+    if len(sides) > 1:
+        spatial = ops.constant(np.array([2, 3], np.int64))
+        size = ops.gather(ops.shape_of(model.get_parameters()[0]), spatial, ops.constant(np.int64(0)))
+        for side in sides[1:]:
+            fused = ops.add(fused, ops.interpolate(side, size, "linear", "sizes", axes=spatial,
+                                                   coordinate_transformation_mode="pytorch_half_pixel")).output(0)
         fused = ops.sigmoid(fused).output(0)
     out = ov.Model([fused], model.get_parameters(), "u2net")
     out.outputs[0].get_tensor().set_names({"alpha"})

@@ -29,3 +29,4 @@ class SegmenterConfig:
     target_fps: float | None = None  # video: the rate to keep up with, for "auto" and "LIVE" (None: stills)
     live: bool = False  # a camera's pace: plain size "auto" may step down so the model keeps up (autotune.choose_size)
     threads: int | None = None  # CPU inference threads (None: all cores); several workers on one machine share them
+    any_size: bool = False  # stills: one compiled model for frames of every shape, each at its own size (CPU only)
