@@ -117,12 +117,13 @@ STAGE5 = --data $(LABELS)/eg1800_train:2 --data $(LABELS)/ccp_fullbody --data $(
   --backgrounds $(PERSONS)/backgrounds --init vbg/assets/u2netp_person.pth \
   --epochs 2 --lr 3e-5 --groups 0.2 --portrait-groups 0.05 --crowds 0 --seed 11
 MINUTES ?= 75
-# Stage 6: stage 5 with people beside the things of the people-free scenes (vbg/train/objects.py), which stay
-# background, so that a goal or a dog beside a person is not taken for something they carry
+# Stage 6, tried (docs/training.md): stage 5 with people beside the things of the people-free scenes
+# (vbg/train/objects.py), which stay background: `make train-people STAGE=6`
 STAGE6 = $(STAGE5) --objects $(LABELS)/objects --beside 0.3
+STAGE ?= 5
 train-people: labels
-	$(BIN)/vbg train $(STAGE6) --out out/train/stage6 --minutes $(MINUTES) \
-	  $(if $(RESUME),$$([ -f out/train/stage6/last.pt ] && echo --resume))
+	$(BIN)/vbg train $(STAGE$(STAGE)) --out out/train/stage$(STAGE) --minutes $(MINUTES) \
+	  $(if $(RESUME),$$([ -f out/train/stage$(STAGE)/last.pt ] && echo --resume))
 
 # After the bundled weights change (make train): the backbones that ship with them (vbg/assets/ir), converted and
 # quantised as a first use would; tests/test_model.py checks that they match the weights.

@@ -29,9 +29,9 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def test_every_flag_named_in_the_code_exists():
-    from vbg.train import labels  # its own tool, python -m vbg.train.labels
+    from vbg.train import labels, objects  # their own tools, python -m vbg.train.labels and .objects
 
-    options = _options(build_parser()) | _options(labels.build_parser())
+    options = _options(build_parser()) | _options(labels.build_parser()) | _options(objects.build_parser())
     package = Path(__file__).resolve().parents[1] / "vbg"
     named = {(m.group(1), path.name) for path in package.rglob("*.py")
              for m in re.finditer(r"(?<![\w-])(--[a-z][a-z0-9-]*)", path.read_text())}
