@@ -151,3 +151,28 @@ def test_doctors_fix_frees_the_stuck_device(vcam):
     fixed = vcam["stuck"]["fixed"]
     assert fixed["rc"] == 0, fixed
     assert node(fixed["report"], "/dev/video12")["state"] == "ready" and fixed["report"]["ok"], fixed["report"]
+
+
+def test_ctl_changes_the_background_a_reader_of_the_virtual_camera_sees(vcam):
+    steered = vcam["steered"]
+    assert steered["saw_green"] and steered["color"]["rc"] == 0, steered
+    colours = [seen for _, seen in steered["watcher"].get("changes", [])]
+    assert colours.index("green") < colours.index("magenta"), steered["watcher"]  # changed under the reader
+    turned = next(t for t, seen in steered["watcher"]["changes"] if seen == "magenta")
+    print(f"v4l2loopback {vcam['module']}: the reader saw the new colour {turned - steered['color']['at']:.1f} s "
+          f"after vbg ctl")
+
+
+def test_pause_releases_the_real_camera_while_the_reader_keeps_getting_pictures(vcam):
+    steered = vcam["steered"]
+    assert steered["camera_held_before"] and steered["pause"]["rc"] == 0, steered
+    assert steered["released_after"] is not None and steered["still_released"], steered  # the camera's light off
+    assert '"paused": true' in steered["status_paused"]["stdout"], steered["status_paused"]
+    assert steered["resume"]["rc"] == 0 and steered["reopened_after"] is not None, steered
+    reader = steered["reader"]
+    assert reader.get("frames", 0) >= 40 and reader["seen"][-1][1] == "magenta", reader
+    # pictures all along: the reader still got frames after the camera was closed and after it was open again
+    assert reader["last"] > steered["pause"]["at"] + steered["released_after"] + 10, reader
+    assert steered["end"]["rc"] == 130, steered["end"]
+    print(f"v4l2loopback {vcam['module']}: camera closed {steered['released_after']} s after pause, "
+          f"open again {steered['reopened_after']} s after resume")

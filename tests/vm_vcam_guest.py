@@ -7,7 +7,9 @@
 
 The guest plays the user: vbg writing /dev/video10 is stopped with Ctrl-C and a new vbg (another background
 colour) must reach a reader that opens the device as soon as it is offered; that one is killed (SIGKILL) while
-the reader stays open, and a third must reach that reader and then a new one.  On /dev/video12 pyvirtualcam
+the reader stays open, and a third must reach that reader and then a new one.  A fourth is steered with
+``vbg ctl`` while a reader watches: its background changes, and ``pause`` lets go of the real camera while the
+reader keeps getting pictures.  On /dev/video12 pyvirtualcam
 writes a few frames and exits, the way vbg wrote before, and ``vbg doctor`` looks at what it left.  Times are CLOCK_MONOTONIC
 seconds, which every process of the guest shares.
 """
@@ -21,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from vm_guest import CAMERA, VBG, Vbg
+from vm_guest import CAMERA, VBG, Vbg, holds
 
 LOOPBACK, SPARE = "/dev/video10", "/dev/video12"
 COLOURS = {"green": "0,255,0", "magenta": "255,0,255"}  # the same in RGB and BGR
@@ -61,7 +63,8 @@ def read(device: str, colour: str, want: int, timeout: float = 400.0) -> dict:
     opened = time.monotonic()
     out = {"started": started, "opened": opened, "first": None, "first_colour": None, "frames": 0, "seen": [],
            "shape": None}
-    while out["frames"] < 500 and time.monotonic() < started + timeout:
+    most = max(500, want)  # frames read at most
+    while out["frames"] < most and time.monotonic() < started + timeout:
         ok, image = cap.read()
         if not ok:
             break
@@ -69,6 +72,7 @@ def read(device: str, colour: str, want: int, timeout: float = 400.0) -> dict:
         out["frames"] += 1
         out["shape"] = list(image.shape)
         out["first"] = out["first"] or now
+        out["last"] = now
         if not out["seen"] or out["seen"][-1][1] != seen:
             out["seen"].append((round(now - opened, 2), seen))
         if seen == colour:
@@ -211,6 +215,55 @@ def restarts(model: list[str]) -> dict:
     return out
 
 
+def ctl(*args: str) -> dict:
+    proc = subprocess.run([VBG, "ctl", "--name", "vmctl", *args], capture_output=True, text=True, timeout=120)
+    return {"rc": proc.returncode, "stdout": proc.stdout.strip(), "stderr": proc.stderr.strip(),
+            "at": time.monotonic()}
+
+
+def held_within(pid: int, device: str, held: bool, timeout: float) -> float | None:
+    """Seconds until process ``pid`` holds ``device`` open (``held``) or not, or None after ``timeout``."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if holds(pid, device) == held:
+            return round(time.monotonic() - start, 2)
+        time.sleep(0.1)
+    return None
+
+
+def steered(model: list[str]) -> dict:
+    """A live job on the real camera, writing the virtual camera, steered by ``vbg ctl`` while a reader
+    watches: the background colour changes under the reader; ``pause`` closes the camera while the reader
+    still gets pictures (the last one, held); ``resume`` opens the camera again."""
+    run = Vbg("run", CAMERA, "--vcam", "--vcam-device", LOOPBACK, "--color", COLOURS["green"], "--name", "vmctl",
+              *model)
+    watcher = _child("watch", LOOPBACK, "green", "magenta", "3")
+    flag = Path(f"/tmp/watch{Path(LOOPBACK).name}")
+    flag.unlink(missing_ok=True)
+    for _ in range(3000):  # until the reader has seen vbg's first colour
+        if flag.exists() or watcher.poll() is not None or run.proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    out: dict = {"saw_green": flag.exists(), "color": ctl("color", COLOURS["magenta"])}
+    out["watcher"] = _while_alive(watcher, run)
+    pid = run.proc.pid
+    # a reader that reads on while the job pauses and resumes (about 50 s of frames: with nobody watching, vbg
+    # lets go of the camera, and a resume would not take it again); vbg takes the camera again for this reader
+    reader = _child("read", LOOPBACK, "magenta", "1500")
+    out["camera_held_before"] = held_within(pid, CAMERA, True, 300) is not None
+    out["pause"] = ctl("pause")
+    out["released_after"] = held_within(pid, CAMERA, False, 120)
+    out["status_paused"] = ctl("status")
+    time.sleep(10.0)
+    out["still_released"] = not holds(pid, CAMERA)
+    out["resume"] = ctl("resume")
+    out["reopened_after"] = held_within(pid, CAMERA, True, 300)
+    out["reader"] = _while_alive(reader, run)
+    run.proc.send_signal(signal.SIGINT)
+    out["end"] = run.finish(300)
+    return out
+
+
 def scenarios(cache: str) -> dict:
     # as tests/vm_guest.py: the plumbing is under test, not the 64x64 model
     model = ["--size", "64x64", "--precision", "fp32", "--resize", "fast", "--cache-dir", cache, "--no-progress",
@@ -220,6 +273,7 @@ def scenarios(cache: str) -> dict:
     out: dict = {"module": version_text(module_version()), "clock": time.monotonic()}
     out["stuck"] = stuck_by_an_old_writer(model)
     out["restarts"] = restarts(model)
+    out["steered"] = steered(model)
     out["seconds"] = round(time.monotonic() - out["clock"], 1)
     return out
 
