@@ -54,13 +54,17 @@ SKIP_PHOTOS = ("ulfd_face_groups__masked_face__imgs__img7",
                "mmpose_testdata__tests__data__aic__054d9ce9201beffc76e5ff2169d2af2f027002ca")
 
 
+def large_regions(found: np.ndarray, min_share: float) -> np.ndarray:
+    """``found`` (bool) as a 0/255 mask of its regions that cover at least ``min_share`` of the frame."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_share * found.size
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
 def teacher_mask(alpha: np.ndarray) -> np.ndarray:
     """The teacher's alpha (uint8) as a 0/255 mask: at least one half, specks dropped."""
-    mask = (alpha >= TEACHER_THRESHOLD).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= SPECK * mask.size
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    return large_regions(alpha >= TEACHER_THRESHOLD, SPECK)
 
 
 def with_bystanders(human: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, int]:

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import VbgError
-from .data import IMAGE_SUFFIXES
+from .labels import images_of, large_regions
 
 #: the salient map at or above this is the object
 OBJECT_THRESHOLD = 0.5
@@ -36,11 +36,7 @@ def object_mask(salient: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The salient map (0..1, model resolution) as a 0/255 mask of ``size`` (width, height): thresholded,
     small regions dropped; all zero where nothing stands out."""
     full = cv2.resize(salient.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    mask = (full >= OBJECT_THRESHOLD).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= OBJECT_MIN_AREA * mask.size
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    return large_regions(full >= OBJECT_THRESHOLD, OBJECT_MIN_AREA)
 
 
 def write_object_masks(scenes: Path, weights: Path, out: Path) -> dict[str, int]:
@@ -63,15 +59,18 @@ def write_object_masks(scenes: Path, weights: Path, out: Path) -> dict[str, int]
     model.eval()
     torch.set_num_threads(2)
     counts = {"scenes": 0, "with an object": 0}
-    for path in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+    for path in images_of(images):
         target = out / "masks" / f"{path.stem}.png"
-        if not target.is_file():
+        if target.is_file():
+            mask = cv2.imread(str(target), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        else:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise VbgError(f"cannot read {path}: remove it or replace it")
-            cv2.imwrite(str(target), object_mask(predict(model, image, OBJECT_PIXELS), (image.shape[1], image.shape[0])))
+            mask = object_mask(predict(model, image, OBJECT_PIXELS), (image.shape[1], image.shape[0]))
+            cv2.imwrite(str(target), mask)
         counts["scenes"] += 1
-        counts["with an object"] += bool(cv2.imread(str(target), cv2.IMREAD_REDUCED_GRAYSCALE_8).max())
+        counts["with an object"] += bool(mask.max())
     return counts
 
 
