@@ -151,9 +151,11 @@ class CaptureDemand:
         return not self.controls.paused and (self.readers is None or self.readers.watched)
 
     @property
-    def reason(self) -> str:
-        """Why capture holds, for the notice."""
-        return "the run is paused" if self.controls.paused else "nobody is watching the virtual camera"
+    def reasons(self) -> tuple[str, str]:
+        """Why capture holds, and what will have ended the hold, for the notices."""
+        if self.controls.paused:
+            return "the run is paused", "the run resumed"
+        return "nobody is watching the virtual camera", "the virtual camera has a viewer"
 
     def wait(self, timeout: float) -> bool:
         """Whether capture is wanted, waiting up to ``timeout`` seconds for it."""

@@ -147,7 +147,8 @@ class CameraSource(FrameSource):
         """Nobody wants frames: release the camera (its light goes off) until someone does, then reopen it.
         False when the source closed meanwhile or the camera did not come back."""
         self._release()
-        why = getattr(self._buffer.demand, "reason", "nobody is watching the virtual camera")
+        why, back = getattr(self._buffer.demand, "reasons",
+                            ("nobody is watching the virtual camera", "the virtual camera has a viewer"))
         notice(f"camera {self.device} released: {why}")
         if not self._buffer.wait_wanted():
             return False
@@ -158,8 +159,7 @@ class CameraSource(FrameSource):
             if not reopened:
                 self.lost = f"camera {self.device} did not reopen for a viewer of the virtual camera ({error})"
                 return False
-        notice(f"camera {self.device} reopened: " + ("the run resumed" if why == "the run is paused"
-                                                     else "the virtual camera has a viewer"))
+        notice(f"camera {self.device} reopened: {back}")
         return True
 
     def _release(self) -> None:
