@@ -194,7 +194,7 @@ def test_train_checks_its_inputs_before_looking_for_weights(tiny_data, tmp_path)
     env = {"VBG_WEIGHTS_DIR": str(tmp_path / "no-weights"), "VBG_CACHE_DIR": str(tmp_path / "cache")}
     data = str(tiny_data / "set")
     for args, fragments in [
-        (["--data", str(tmp_path / "nope")], [f"training folder {tmp_path / 'nope'} does not exist",
+        (["--data", str(tmp_path / "nope")], [f"folder {tmp_path / 'nope'} does not exist",
                                               "check the --data path"]),
         (["--data", data, "--data", str(tmp_path / "nope2")], ["nope2 does not exist", "--data"]),
         (["--data", data, "--backgrounds", str(tmp_path / "nobg")], ["backgrounds folder", "nobg does not exist",

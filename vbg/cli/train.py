@@ -61,6 +61,10 @@ def add_train_parser(sub) -> None:
                    help="also score N frames of held-out people in groups and N before a crowd, per photo folder, "
                         "made on the --backgrounds (reported, not part of the best-weights score; default "
                         "%(default)s, 0: none)")
+    p.add_argument("--score", action="append", default=[], metavar="DIR",
+                   help="a folder with images/ and masks/ scored whole at each validation and never trained on "
+                        "(e.g. photos labelled by the teacher, to watch a kind of picture the training leaves out); "
+                        "reported as 'DIR scored', not part of the best-weights score; repeatable")
     p.add_argument("--seed", type=int, default=d["seed"], help="default %(default)s")
     p.add_argument("--bf16", choices=["auto", "on", "off"], default=d["bf16"],
                    help="bf16 autocast: auto = where the CPU has AMX or AVX512-BF16 (default %(default)s)")
@@ -71,7 +75,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import check_weights_file
     from ..train.data import check_folders
 
-    check_folders(args.data, args.backgrounds, args.objects)
+    check_folders(args.data, args.backgrounds, args.objects, args.score)
     for flag, path in [("--init", args.init), *(("--average-with", p) for p in args.average_with)]:
         if path is not None:
             check_weights_file(path, flag)
@@ -87,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          objects=args.objects, beside=args.beside,
                          average_with=args.average_with, far_weight=args.far_weight,
                          val_fraction=args.val_fraction, val_limit=args.val_limit,
-                         val_frames=args.val_frames, seed=args.seed, bf16=args.bf16)
+                         val_frames=args.val_frames, score=args.score, seed=args.seed, bf16=args.bf16)
     path = Trainer(config, resume=args.resume).run()
     print(f"vbg train: best weights {path} (scores in {config.out}/scores.md); use them with --weights {path}")
     return 0

@@ -46,7 +46,9 @@ SIDE_BY_SIDE_ROUNDS = 4
 RECHECK_AFTER = 3600.0
 SWING = 2.0
 CACHE_FILE = "autotune.json"
-CACHE_VERSION = 5  # 3: timed on what the pipeline feeds (Segmenter.model_input); 4: model graph 2 (convert.GRAPH_VERSION); 5: int8 from one quantised backbone
+#: 3: timed on what the pipeline feeds (Segmenter.model_input); 4: model graph 2 (convert.GRAPH_VERSION); 5: int8
+#: from one quantised backbone; 6: input handling 2 (convert.INPUT_VERSION)
+CACHE_VERSION = 6
 
 
 @dataclass(frozen=True)

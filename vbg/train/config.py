@@ -47,6 +47,7 @@ class TrainConfig:
     val_pixels: int = 256 * 256  # validation input size: the photo's aspect at this many pixels
     val_limit: int | None = None  # score at most this many validation images per folder
     val_frames: int = 40  # group and crowd frames of the held-out people per photo folder and kind (0: none)
+    score: list[str] = field(default_factory=list)  # folders scored whole at each validation, never trained on
     seed: int = 0
     bf16: str = "auto"  # auto | on | off
     workers: int = 1  # threads building batches ahead

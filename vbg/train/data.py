@@ -73,20 +73,21 @@ def data_spec(spec: str) -> tuple[str, int]:
     return spec, 1
 
 
-def find_pairs(folder: str | Path) -> list[Pair]:
-    """Every image in ``folder/images`` that has a mask of the same stem in ``folder/masks``."""
+def find_pairs(folder: str | Path, flag: str = "--data") -> list[Pair]:
+    """Every image in ``folder/images`` that has a mask of the same stem in ``folder/masks`` (``flag``: the option
+    that gave the folder, for the messages)."""
     root = Path(folder)
     images, masks = root / "images", root / "masks"
     if not root.is_dir():
-        raise VbgError(f"training folder {root} does not exist: check the --data path (a folder with images/ and "
-                       f"masks/ subfolders)")
+        raise VbgError(f"folder {root} does not exist: check the {flag} path (a folder with images/ and masks/ "
+                       "subfolders)")
     if not images.is_dir() or not masks.is_dir():
-        raise VbgError(f"training folder {root} needs images/ and masks/ subfolders (masks: same stem, .png)")
+        raise VbgError(f"{flag} folder {root} needs images/ and masks/ subfolders (masks: same stem, .png)")
     by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() == ".png"}
     pairs = [Pair(p, by_stem[p.stem], root.name) for p in sorted(images.iterdir())
              if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in by_stem]
     if not pairs:
-        raise VbgError(f"training folder {root} has no image with a matching mask in masks/")
+        raise VbgError(f"{flag} folder {root} has no image with a matching mask in masks/")
     return pairs
 
 
@@ -168,11 +169,18 @@ def background_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def check_folders(data: list[str], backgrounds: str | None, objects: str | None = None) -> None:
+def check_folders(data: list[str], backgrounds: str | None, objects: str | None = None,
+                  score: list[str] = ()) -> None:
     """The folders a run reads, checked in a moment before anything slow (finding or downloading the starting
     weights, importing torch), so a mistyped path is the first thing reported."""
     for spec in data:
         find_pairs(data_spec(spec)[0])
+    trained = {Path(data_spec(spec)[0]).resolve() for spec in data}
+    for folder in score:
+        find_pairs(folder, "--score")
+        if Path(folder).resolve() in trained:
+            raise VbgError(f"--score {folder} is also a --data folder: a folder is either trained on (its held-out "
+                           "part is scored) or only scored, not both")
     if backgrounds is not None:
         background_files(backgrounds)
     if objects is not None and not (Path(objects) / "masks").is_dir():

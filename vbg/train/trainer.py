@@ -181,6 +181,7 @@ class Trainer:
             train, val = split(find_pairs(folder), config.val_fraction)
             self.train_pairs += train * repeat  # validation pairs once: the scores stay comparable
             self.val_pairs += val
+        self.scored_pairs = [pair for folder in config.score for pair in find_pairs(folder)]
         self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
                                   config.seed, SampleRecipe(composite=config.composite, group=config.groups,
                                                             portrait_group=config.portrait_groups,
@@ -273,10 +274,14 @@ class Trainer:
         return self._made
 
     def validate(self) -> dict[str, SetScore]:
+        """Score the held-out part of each folder (what "best" means), then the made group and crowd frames and
+        the ``--score`` folders, which are reported beside it only."""
         shipped = self.shipped_model()
         scores = evaluate(shipped, self.val_pairs, self.config.val_pixels, self.config.val_limit)
         value = selection_score(scores)
         scores |= evaluate_frames(shipped, self.made_frames(), self.config.val_pixels)
+        scored = evaluate(shipped, self.scored_pairs, self.config.val_pixels, self.config.val_limit)
+        scores |= {f"{name} scored": s for name, s in scored.items()}
         row = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2), "score": value,
                "scores": {k: asdict(v) for k, v in scores.items()}}
         self.history.append(row)
