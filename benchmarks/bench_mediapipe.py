@@ -7,7 +7,9 @@ Each row is one process timed from spawn to exit (Python start, model load, ever
   with pip on first use: mediapipe brings opencv-contrib-python, which clashes with vbg's opencv-python), with
   the models from the npm package ``@mediapipe/selfie_segmentation`` (``npm pack``, cached in ``out/mediapipe/``);
 - ``vbg run CLIP -o OUT.mp4 -y --no-progress --background IMG`` with the defaults, and one row per
-  ``--vbg-args`` (e.g. ``--vbg-args "--precision int8" --vbg-args "--gate"``).
+  ``--vbg-args`` (e.g. ``--vbg-args "--precision int8" --vbg-args "--gate"``);
+- with ``--repo DIR``, the defaults row again from another checkout of vbg (its own package first on the path,
+  this interpreter's packages): a change and what it replaces, timed in the same rounds.
 Both write H.264 with vbg's file defaults (codec, pixel format, crf, preset, one x264 thread per 4 cores) and
 copy the clip's audio.
 
@@ -61,6 +63,7 @@ class Row:
     label: str
     command: list[str]
     output: Path
+    checkout: Path = ROOT  # the vbg whose code a ``vbg run`` row runs (``--repo``)
     fps: list[float] = field(default_factory=list)
     cpu_per_frame: list[float] = field(default_factory=list)  # seconds
     cores: list[float] = field(default_factory=list)
@@ -156,7 +159,8 @@ def run(row: Row, env: dict[str, str], frames: int, timed: bool = True) -> None:
     row.output.unlink(missing_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(row.command, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(row.command, cwd=row.checkout, env={**env, "PYTHONPATH": str(row.checkout)},
+                          capture_output=True, text=True)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -185,6 +189,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--vbg-args", action="append", default=[], metavar="ARGS",
                         help="an extra vbg row with these options (repeatable), e.g. '--precision int8'")
+    parser.add_argument("--repo", type=Path, action="append", default=[], metavar="DIR",
+                        help="the defaults row again from another checkout of vbg (repeatable)")
     args = parser.parse_args(joined(sys.argv[1:]))
 
     python, mp_version = mediapipe_python()
@@ -199,12 +205,13 @@ def main() -> None:
         rows.append(Row(f"MediaPipe loop, {kind} model",
                         [str(python), str(LOOP), str(clip), "--background", background, "-o", str(output),
                          "--model", str(mediapipe_model(python, name)), *encoder], output))
-    for index, extra in enumerate(["", *args.vbg_args]):
+    runs = [(f"`vbg run` {extra or 'defaults'}", extra, ROOT) for extra in ["", *args.vbg_args]]
+    runs += [(f"`vbg run` defaults, {repo.name}", "", repo.resolve()) for repo in args.repo]
+    for index, (label, extra, checkout) in enumerate(runs):
         output = CACHE / f"out-vbg-{index}.mp4"
-        rows.append(Row(f"`vbg run` {extra or 'defaults'}",
-                        [sys.executable, "-m", "vbg", "run", str(clip), "-o", str(output), "-y", "--no-progress",
-                         "--background", background, *shlex.split(extra)], output))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's vbg
+        rows.append(Row(label, [sys.executable, "-m", "vbg", "run", str(clip), "-o", str(output), "-y",
+                                "--no-progress", "--background", background, *shlex.split(extra)], output, checkout))
+    env = dict(os.environ)
 
     started = time.strftime("%Y-%m-%d %H:%M")
     for row in rows:  # warm-up: model conversion and compile caches, the page cache

@@ -47,7 +47,7 @@ RECHECK_AFTER = 3600.0
 SWING = 2.0
 CACHE_FILE = "autotune.json"
 #: 3: timed on what the pipeline feeds (Segmenter.model_input); 4: model graph 2 (convert.GRAPH_VERSION); 5: int8
-#: from one quantised backbone; 6: input handling 2 (convert.INPUT_VERSION)
+#: from one quantised backbone; 6: assembly 3 (convert.ASSEMBLY_VERSION)
 CACHE_VERSION = 6
 
 

@@ -142,9 +142,10 @@ CONVERT_SECONDS = 25
 #: how the graph is built: 2 = the fused map from matrix-product side resizes; 3 = the same, around a backbone
 #: converted once for every size (``u2net.WeightedSides`` + ``fuse.fused_model``)
 GRAPH_VERSION = 3
-#: how the input handling folded into a sized model is built (``fold_input``): 2 = the colour swap after the resize
-#: (same values as 1, 0.4 ms instead of 4 on a 720p frame, AMD EPYC Zen 5, one thread); the backbone has none
-INPUT_VERSION = 2
+#: how a model is assembled around its backbone: 2 = the colour swap after the resize (``fold_input``: same
+#: values, 0.4 ms instead of 4 on a whole 720p frame); 3 = opset1 max pools (``fuse.plain_max_pools``: int8 after
+#: each pool)
+ASSEMBLY_VERSION = 3
 BACKBONE = "backbone"  # the size part of a backbone entry's name
 #: the size of a model that runs every input size (``fuse.any_size_model``): one compile serves photos of every
 #: shape, each resized outside the model to its own ``auto`` size (``Segmenter`` with ``any_size``)
@@ -170,8 +171,8 @@ class IRKey:
     def dirname(self) -> str:
         shape = (f"{BACKBONE}-{self.precision}" if self.size is None else f"{self.size}-{self.precision}"
                  if self.size == ANY_SIZE else f"{self.size}-{self.precision}-{self.resize}")
-        folded = "" if self.size is None else f"i{INPUT_VERSION}"
-        return f"{self.model}-{shape}-{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}{folded}"
+        assembly = "" if self.size is None else f"a{ASSEMBLY_VERSION}"
+        return f"{self.model}-{shape}-{self.weights_sha256[:12]}-ov{self.openvino}-g{GRAPH_VERSION}{assembly}"
 
     @property
     def shipped_name(self) -> str:
@@ -192,7 +193,7 @@ def fold_input(model: ov.Model, resize: str | None) -> PrePostProcessor:
     Order matters for accuracy: resize first (on float), then the official "divide by the image maximum"
     (written as ``x * 255 / max(x)`` so the mean/scale stay in 0..255 units), then mean and scale.  And for
     speed: the BGR->RGB swap comes after the resize, on the model's pixels rather than the frame's (the same
-    values; on a 720p frame the swap alone took a tenth of the network's time, ``INPUT_VERSION``).
+    values; on a whole 720p frame the swap alone took a tenth of the network's time, ``ASSEMBLY_VERSION``).
     """
     try:
         algorithm = None if resize is None else RESIZE_MODES[resize]

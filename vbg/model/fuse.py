@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import openvino as ov
+import openvino.opset1 as opset1
 import openvino.opset13 as ops
 
 
@@ -37,6 +38,27 @@ def bilinear_matrix(size_out: int, size_in: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
+def plain_max_pools(model: ov.Model) -> None:
+    """Replace (in place) the max pools PyTorch's conversion writes (opset14, ``ceil_torch`` rounding, an unused
+    indices output) by opset1 max pools with ``ceil`` rounding.
+
+    Why: OpenVINO's CPU plugin carries int8 through an opset1 max pool but not through the newer one, so in the
+    int8 network the 33 convolutions after a pool ran in bf16 on dequantised values, a seventh of its time
+    (docs/measurements.md).  For U2NETP's pools (2x2, stride 2, no padding) both roundings give
+    ``ceil(n / 2)`` and the same values; a pool of any other shape is left as it is."""
+    for pool in [op for op in model.get_ordered_ops() if op.get_type_name() == "MaxPool"]:
+        a = pool.get_attributes()
+        simple = (a["kernel"] == a["strides"] and not any(a["pads_begin"]) and not any(a["pads_end"])
+                  and all(d == 1 for d in a.get("dilations", [1])) and a["rounding_type"] in ("ceil", "ceil_torch"))
+        if not simple or (pool.get_output_size() > 1 and pool.output(1).get_target_inputs()):
+            continue
+        plain = opset1.max_pool(pool.input_value(0), a["strides"], a["pads_begin"], a["pads_end"], a["kernel"],
+                                "ceil", a["auto_pad"])
+        plain.set_friendly_name(pool.get_friendly_name())
+        pool.output(0).replace(plain.output(0))
+    model.validate_nodes_and_infer_types()
+
+
 def fused_model(backbone: ov.Model, height: int, width: int) -> ov.Model:
     """The network at ``height`` x ``width``: ``backbone`` (float NCHW in, weighted side maps out, any size)
     reshaped, its side maps resized to full size by matrix products, summed and put through the sigmoid.
@@ -44,6 +66,7 @@ def fused_model(backbone: ov.Model, height: int, width: int) -> ov.Model:
     A backbone with one output already gives the fused probability (a U^2-Net whose fusing convolution has other
     than six inputs is converted whole); it is only reshaped."""
     model = backbone.clone()
+    plain_max_pools(model)
     model.reshape({model.input(0): ov.PartialShape([1, 3, height, width])})
     sides = [result.input_value(0) for result in model.get_results()]
     fused = sides[0]
@@ -63,6 +86,7 @@ def any_size_model(backbone: ov.Model) -> ov.Model:
     """The network for every input size: ``backbone``'s side maps resized to the input's height and width by
     bilinear Interpolate (PyTorch's half-pixel rule, as ``bilinear_matrix``), summed, through the sigmoid."""
     model = backbone.clone()
+    plain_max_pools(model)
     sides = [result.input_value(0) for result in model.get_results()]
     fused = sides[0]
     if len(sides) > 1:
