@@ -120,6 +120,12 @@ MINUTES ?= 75
 # Stage 6, tried (docs/training.md): stage 5 with people beside the things of the people-free scenes
 # (vbg/train/objects.py), which stay background: `make train-people STAGE=6`
 STAGE6 = $(STAGE5) --objects $(LABELS)/objects --beside 0.3
+# Stage 7, tried (docs/training.md): the human-labelled folders with the DAVIS pool and made groups, the real
+# photos scored, not trained on: `make train-people STAGE=7`
+STAGE7 = --data $(LABELS)/eg1800_train:2 --data $(LABELS)/ccp_fullbody --data $(PERSONS)/davis2016/people:2 \
+  --data $(PERSONS)/davis2016/negatives:2 --data $(LABELS)/davis_pool:2 --score $(LABELS)/photos \
+  --backgrounds $(PERSONS)/backgrounds --init vbg/assets/u2netp_person.pth \
+  --epochs 3 --lr 3e-5 --groups 0.15 --portrait-groups 0.1 --crowds 0 --seed 11
 STAGE ?= 5
 train-people: labels
 	$(BIN)/vbg train $(STAGE$(STAGE)) --out out/train/stage$(STAGE) --minutes $(MINUTES) \
