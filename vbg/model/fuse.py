@@ -17,6 +17,8 @@ then costs its first inference's kernels alone, about 0.05 s).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import openvino as ov
 import openvino.opset1 as opset1
@@ -59,43 +61,51 @@ def plain_max_pools(model: ov.Model) -> None:
     model.validate_nodes_and_infer_types()
 
 
+def _network(backbone: ov.Model) -> ov.Model:
+    """A copy of ``backbone`` to assemble a model around, its pools made int8-friendly (``plain_max_pools``)."""
+    model = backbone.clone()
+    plain_max_pools(model)
+    return model
+
+
+def _summed(model: ov.Model, full_size: Callable[[ov.Output], ov.Output]) -> ov.Model:
+    """``model``'s side maps, each after the first resized to the input's size by ``full_size``, summed and put
+    through the sigmoid: the model with that one output, named ``alpha``.  A single side map is the fused
+    probability already and is passed on as it is."""
+    sides = [result.input_value(0) for result in model.get_results()]
+    fused = sides[0]
+    if len(sides) > 1:
+        for side in sides[1:]:
+            fused = ops.add(fused, full_size(side)).output(0)
+        fused = ops.sigmoid(fused).output(0)
+    out = ov.Model([fused], model.get_parameters(), "u2net")
+    out.outputs[0].get_tensor().set_names({"alpha"})
+    return out
+
+
 def fused_model(backbone: ov.Model, height: int, width: int) -> ov.Model:
     """The network at ``height`` x ``width``: ``backbone`` (float NCHW in, weighted side maps out, any size)
     reshaped, its side maps resized to full size by matrix products, summed and put through the sigmoid.
 
     A backbone with one output already gives the fused probability (a U^2-Net whose fusing convolution has other
     than six inputs is converted whole); it is only reshaped."""
-    model = backbone.clone()
-    plain_max_pools(model)
+    model = _network(backbone)
     model.reshape({model.input(0): ov.PartialShape([1, 3, height, width])})
-    sides = [result.input_value(0) for result in model.get_results()]
-    fused = sides[0]
-    if len(sides) > 1:
-        for side in sides[1:]:
-            side_height, side_width = side.get_shape()[2:]
-            rows = ops.constant(bilinear_matrix(height, side_height))
-            cols = ops.constant(np.ascontiguousarray(bilinear_matrix(width, side_width).T))
-            fused = ops.add(fused, ops.matmul(ops.matmul(rows, side, False, False), cols, False, False)).output(0)
-        fused = ops.sigmoid(fused).output(0)
-    out = ov.Model([fused], model.get_parameters(), "u2net")
-    out.outputs[0].get_tensor().set_names({"alpha"})
-    return out
+
+    def by_matrices(side: ov.Output) -> ov.Output:
+        side_height, side_width = side.get_shape()[2:]
+        rows = ops.constant(bilinear_matrix(height, side_height))
+        cols = ops.constant(np.ascontiguousarray(bilinear_matrix(width, side_width).T))
+        return ops.matmul(ops.matmul(rows, side, False, False), cols, False, False).output(0)
+
+    return _summed(model, by_matrices)
 
 
 def any_size_model(backbone: ov.Model) -> ov.Model:
     """The network for every input size: ``backbone``'s side maps resized to the input's height and width by
     bilinear Interpolate (PyTorch's half-pixel rule, as ``bilinear_matrix``), summed, through the sigmoid."""
-    model = backbone.clone()
-    plain_max_pools(model)
-    sides = [result.input_value(0) for result in model.get_results()]
-    fused = sides[0]
-    if len(sides) > 1:
-        spatial = ops.constant(np.array([2, 3], np.int64))
-        size = ops.gather(ops.shape_of(model.get_parameters()[0]), spatial, ops.constant(np.int64(0)))
-        for side in sides[1:]:
-            fused = ops.add(fused, ops.interpolate(side, size, "linear", "sizes", axes=spatial,
-                                                   coordinate_transformation_mode="pytorch_half_pixel")).output(0)
-        fused = ops.sigmoid(fused).output(0)
-    out = ov.Model([fused], model.get_parameters(), "u2net")
-    out.outputs[0].get_tensor().set_names({"alpha"})
-    return out
+    model = _network(backbone)
+    spatial = ops.constant(np.array([2, 3], np.int64))
+    size = ops.gather(ops.shape_of(model.get_parameters()[0]), spatial, ops.constant(np.int64(0)))
+    return _summed(model, lambda side: ops.interpolate(side, size, "linear", "sizes", axes=spatial,
+                                                       coordinate_transformation_mode="pytorch_half_pixel").output(0))
