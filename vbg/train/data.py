@@ -173,9 +173,11 @@ def check_folders(data: list[str], backgrounds: str | None, objects: str | None 
                   score: list[str] = ()) -> None:
     """The folders a run reads, checked in a moment before anything slow (finding or downloading the starting
     weights, importing torch), so a mistyped path is the first thing reported."""
+    trained = set()
     for spec in data:
-        find_pairs(data_spec(spec)[0])
-    trained = {Path(data_spec(spec)[0]).resolve() for spec in data}
+        folder = data_spec(spec)[0]
+        find_pairs(folder)
+        trained.add(Path(folder).resolve())
     for folder in score:
         find_pairs(folder, "--score")
         if Path(folder).resolve() in trained:

@@ -181,7 +181,7 @@ class Trainer:
             train, val = split(find_pairs(folder), config.val_fraction)
             self.train_pairs += train * repeat  # validation pairs once: the scores stay comparable
             self.val_pairs += val
-        self.scored_pairs = [pair for folder in config.score for pair in find_pairs(folder)]
+        self.scored_pairs = [pair for folder in config.score for pair in find_pairs(folder, "--score")]
         self.batches = BatchMaker(self.train_pairs, load_backgrounds(config.backgrounds), config.batch_size,
                                   config.seed, SampleRecipe(composite=config.composite, group=config.groups,
                                                             portrait_group=config.portrait_groups,
